@@ -1,0 +1,28 @@
+"""Errors an outbox handler raises, so the dispatcher knows whether to retry.
+
+Like python-telegram-bot's RetryAfter: the type says what to do, the text says why.
+"""
+
+from __future__ import annotations
+
+
+class DeliveryError(Exception):
+    def __init__(self, text: str, code: str | None = None) -> None:
+        self.text, self.code = text, code
+        super().__init__(f"[{code}] {text}" if code else text)
+
+
+class TransientError(DeliveryError):
+    """Worth retrying later with backoff (network trouble, 5xx, timeouts)."""
+
+
+class RetryAfter(TransientError):
+    """The provider said when to come back (HTTP 429 Retry-After, throughput limits)."""
+
+    def __init__(self, seconds: float, text: str = "rate limited", code: str | None = None) -> None:
+        self.seconds = max(0.0, float(seconds))
+        super().__init__(f"{text}; retry after {self.seconds:g}s", code)
+
+
+class PermanentError(DeliveryError):
+    """Retrying cannot help (bad request, window closed, invalid token): record and show it."""

@@ -1,0 +1,95 @@
+"""Typed domain errors. Each message says what went wrong and, where possible, what to do."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base class for every rule the core refuses to break."""
+
+    code = "domain_error"
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+    def __init__(self, what: str, key: object) -> None:
+        self.what, self.key = what, key
+        super().__init__(f"{what} {key!r} does not exist")
+
+
+class InvalidInput(DomainError):
+    code = "invalid_input"
+
+
+class InvalidPhoneNumber(InvalidInput):
+    code = "invalid_phone"
+
+    def __init__(self, raw: str, reason: str = "not a valid international number") -> None:
+        self.raw = raw
+        super().__init__(f"{raw!r} is {reason}; write it in E.164 form, e.g. +34600111222")
+
+
+class InvalidEmailAddress(InvalidInput):
+    code = "invalid_email"
+
+    def __init__(self, raw: str) -> None:
+        self.raw = raw
+        super().__init__(f"{raw!r} is not a valid email address")
+
+
+class SnoozeInPast(InvalidInput):
+    code = "snooze_in_past"
+
+    def __init__(self, until: object, now: object) -> None:
+        super().__init__(f"cannot snooze until {until}: that is not after now ({now})")
+
+
+class InvalidTransition(DomainError):
+    code = "invalid_transition"
+
+    def __init__(self, conversation_id: int, status: str, action: str) -> None:
+        self.conversation_id, self.status, self.action = conversation_id, status, action
+        super().__init__(f"conversation {conversation_id} is {status}: cannot {action}")
+
+
+class WhatsAppWindowClosed(DomainError):
+    """Free-form WhatsApp messages are only allowed within 24 h of the customer's last one."""
+
+    code = "whatsapp_window_closed"
+
+    def __init__(self, conversation_id: int, last_customer_message_at: object) -> None:
+        self.conversation_id = conversation_id
+        super().__init__(
+            f"conversation {conversation_id}: the WhatsApp 24 h window is closed "
+            f"(last customer message: {last_customer_message_at or 'never'}); "
+            "send an approved template instead"
+        )
+
+
+class TemplateRequired(DomainError):
+    code = "template_required"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"{reason}: start it with an approved template")
+
+
+class TemplateVariablesMissing(InvalidInput):
+    code = "template_variables_missing"
+
+    def __init__(self, template: str, missing: list[str]) -> None:
+        self.missing = missing
+        super().__init__(f"template {template!r} needs values for: {', '.join(missing)}")
+
+
+class NoteCannotBeSent(DomainError):
+    code = "note_not_sendable"
+
+    def __init__(self, message_id: int) -> None:
+        super().__init__(f"message {message_id} is a private note and never leaves the inbox")
+
+
+class UnknownAccount(NotFound):
+    code = "unknown_account"
+
+    def __init__(self, account: str) -> None:
+        super().__init__("account", account)

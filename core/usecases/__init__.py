@@ -1,0 +1,32 @@
+"""The inbox's use cases. Each public method is one transaction through a unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from zoneinfo import ZoneInfo
+
+from core.clock import Clock
+from core.model import Account
+from core.ports import UnitOfWorkFactory
+from core.usecases.base import InboxContext
+from core.usecases.customers import CustomerUseCases, ImportReport
+from core.usecases.inbound import InboundUseCases
+from core.usecases.outbound import OutboundUseCases
+from core.usecases.queries import ConversationDetails, QueryUseCases
+from core.usecases.triage import TriageUseCases
+
+__all__ = ["ConversationDetails", "ImportReport", "Inbox", "InboxContext"]
+
+
+class Inbox(InboundUseCases, OutboundUseCases, TriageUseCases, QueryUseCases, CustomerUseCases):
+    """The single entry point adapters call: bridges, front ends, CLI and workers."""
+
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        accounts: Mapping[str, Account],
+        timezone: ZoneInfo,
+        frontends: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(InboxContext(uow_factory, clock, dict(accounts), timezone, frontends))

@@ -1,0 +1,74 @@
+"""Shared plumbing for use cases: one unit of work per call, effects and audit in the same
+transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from core.clock import Clock
+from core.effects import Effect, frontend_event
+from core.errors import NotFound, UnknownAccount
+from core.model import Account, Activity, Actor, Conversation, Message
+from core.ports import UnitOfWork, UnitOfWorkFactory
+
+
+@dataclass(frozen=True)
+class InboxContext:
+    uow_factory: UnitOfWorkFactory
+    clock: Clock
+    accounts: Mapping[str, Account]
+    timezone: ZoneInfo
+    frontends: tuple[str, ...] = ()
+
+    def account(self, account_id: str) -> Account:
+        try:
+            return self.accounts[account_id]
+        except KeyError:
+            raise UnknownAccount(account_id) from None
+
+
+class UseCaseBase:
+    """Mixins of Inbox share this state and these helpers."""
+
+    def __init__(self, ctx: InboxContext) -> None:
+        self.ctx = ctx
+
+    @property
+    def clock(self) -> Clock:
+        return self.ctx.clock
+
+    async def _conversation(self, uow: UnitOfWork, conversation_id: int) -> Conversation:
+        conv = await uow.conversations.get(conversation_id)
+        if conv is None:
+            raise NotFound("conversation", conversation_id)
+        return conv
+
+    async def _message(self, uow: UnitOfWork, message_id: int) -> Message:
+        msg = await uow.messages.get(message_id)
+        if msg is None:
+            raise NotFound("message", message_id)
+        return msg
+
+    async def _emit(self, uow: UnitOfWork, effects: list[Effect]) -> None:
+        now = self.clock.now()
+        for effect in effects:
+            await uow.outbox.add(effect, now)
+
+    async def _notify(self, uow: UnitOfWork, event: str, conversation_id: int, **data) -> None:
+        await self._emit(uow, frontend_event(self.ctx.frontends, event, conversation_id, **data))
+
+    async def _audit(
+        self, uow: UnitOfWork, conv_id: int | None, action: str, actor: Actor, **detail
+    ) -> None:
+        await uow.activity.add(Activity(conv_id, action, actor, self.clock.now(), detail))
+
+    async def _changed(
+        self, uow: UnitOfWork, conv: Conversation, action: str, actor: Actor, **detail
+    ) -> None:
+        """Persist a state change, audit it and tell the front ends to refresh the card."""
+        assert conv.id is not None
+        await uow.conversations.save(conv)
+        await self._audit(uow, conv.id, action, actor, **detail)
+        await self._notify(uow, "conversation_changed", conv.id, action=action)

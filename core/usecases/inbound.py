@@ -1,0 +1,147 @@
+"""Receiving a customer message: dedupe, thread, reopen, store, notify — one transaction."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from core.addresses import normalize_address
+from core.errors import InvalidInput
+from core.inbound import InboundMessage, InboundResult
+from core.model import Actor, Contact, Conversation, Direction, Message, MessageKind, Status
+from core.ports import Link, UnitOfWork
+from core.rules import on_customer_message
+from core.usecases.base import UseCaseBase
+
+# A WhatsApp message shortly after a conversation was resolved continues it (the customer
+# is usually answering the last reply); after this long it starts a fresh conversation.
+REOPEN_RESOLVED_WITHIN = timedelta(days=7)
+
+
+def thread_surface(provider: str) -> str:
+    return f"{provider}:thread"
+
+
+def _aware(at: datetime) -> datetime:
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+class InboundUseCases(UseCaseBase):
+    async def receive(self, msg: InboundMessage) -> InboundResult:
+        account = self.ctx.account(msg.account)
+        if account.channel is not msg.channel:
+            raise InvalidInput(
+                f"account {account.id!r} is a {account.channel} account, not {msg.channel}"
+            )
+        if not (msg.provider_message_id or "").strip():
+            raise InvalidInput("an inbound message needs its provider message id")
+        address = normalize_address(msg.channel, msg.sender)
+        at = _aware(msg.received_at)
+
+        async with self.ctx.uow_factory() as uow:
+            contact = await self._contact(uow, msg, address)
+            conv, created = await self._thread(uow, msg, contact, at)
+            reopened = False
+            if created:
+                conv.last_customer_message_at = at
+                conv.last_activity_at = at
+                conv = await uow.conversations.add(conv)
+            else:
+                previous = conv.status
+                reopened = on_customer_message(conv, at)
+                await uow.conversations.save(conv)
+                if reopened:
+                    action = "woken" if previous is Status.SNOOZED else "reopened"
+                    await self._audit(uow, conv.id, action, Actor.contact(contact.id))
+            assert conv.id is not None
+            message = await uow.messages.add(
+                Message(
+                    conversation_id=conv.id,
+                    direction=Direction.IN,
+                    kind=MessageKind.MESSAGE,
+                    author=Actor.contact(contact.id),
+                    body=msg.body or "",
+                    created_at=at,
+                    body_html=msg.body_html,
+                    subject=msg.subject,
+                    attachments=list(msg.attachments),
+                    meta={**msg.meta, "automated": msg.automated} if msg.automated else msg.meta,
+                )
+            )
+            link = Link(msg.provider, msg.provider_message_id, conv.id, message.id)
+            if not await uow.links.claim(link):
+                # Another delivery of the same message won the race: keep its result.
+                await uow.rollback()
+                return await self._duplicate(msg)
+            if created and msg.provider_thread_id:
+                await uow.links.claim(
+                    Link(thread_surface(msg.provider), msg.provider_thread_id, conv.id, None)
+                )
+            if created:
+                await self._notify(uow, "conversation_opened", conv.id)
+            elif reopened:
+                await self._notify(uow, "conversation_changed", conv.id, action="reopened")
+            await self._notify(uow, "message_added", conv.id, message_id=message.id)
+            await uow.commit()
+        return InboundResult(conv.id, message.id, False, created, reopened)
+
+    async def _duplicate(self, msg: InboundMessage) -> InboundResult:
+        async with self.ctx.uow_factory() as uow:
+            link = await uow.links.find(msg.provider, msg.provider_message_id)
+        if link is None:  # pragma: no cover - the claim failed, so the link exists
+            raise InvalidInput("duplicate message vanished during dedupe")
+        return InboundResult(link.conversation_id, link.message_id, duplicate=True)
+
+    async def _contact(self, uow: UnitOfWork, msg: InboundMessage, address: str) -> Contact:
+        contact = await uow.contacts.by_address(msg.channel, address)
+        if contact is None:
+            return await uow.contacts.add(Contact(msg.channel, address, msg.sender_name or ""))
+        if msg.sender_name and not contact.name:
+            contact.name = msg.sender_name
+            await uow.contacts.save(contact)
+        return contact
+
+    async def _thread(
+        self, uow: UnitOfWork, msg: InboundMessage, contact: Contact, at: datetime
+    ) -> tuple[Conversation, bool]:
+        """Find the conversation this message belongs to, or a new one (not yet stored)."""
+        assert contact.id is not None
+        conv = None
+        if msg.channel.value == "email":
+            conv = await self._email_thread(uow, msg)
+        else:
+            latest = await uow.conversations.latest_for_contact(msg.account, contact.id)
+            if latest is not None and (
+                latest.status is not Status.RESOLVED
+                or (latest.resolved_at and at - latest.resolved_at <= REOPEN_RESOLVED_WITHIN)
+            ):
+                conv = latest
+        if conv is not None:
+            return conv, False
+        return (
+            Conversation(
+                channel=msg.channel,
+                account=msg.account,
+                contact_id=contact.id,
+                created_at=at,
+                subject=msg.subject,
+                customer_id=contact.customer_id,
+                provider_thread_id=msg.provider_thread_id,
+            ),
+            True,
+        )
+
+    async def _email_thread(self, uow: UnitOfWork, msg: InboundMessage) -> Conversation | None:
+        # In-Reply-To first, then References from the newest back, then the provider thread.
+        candidates = [i for i in [msg.in_reply_to, *reversed(msg.references)] if i]
+        links = []
+        if candidates:
+            links.append(await uow.links.find_any(msg.provider, candidates))
+        if msg.provider_thread_id:
+            links.append(await uow.links.find(thread_surface(msg.provider), msg.provider_thread_id))
+        for link in links:
+            if link is None or link.conversation_id is None:
+                continue
+            conv = await uow.conversations.get(link.conversation_id)
+            if conv is not None and conv.account == msg.account:
+                return conv
+        return None

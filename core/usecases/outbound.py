@@ -1,0 +1,234 @@
+"""Staff writing to customers: replies, templates, notes, new conversations, delivery."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from core.addresses import normalize_address
+from core.effects import send_message
+from core.errors import InvalidInput, NotFound, TemplateRequired, TemplateVariablesMissing
+from core.model import (
+    Actor,
+    Attachment,
+    Channel,
+    Contact,
+    Conversation,
+    DeliveryStatus,
+    Direction,
+    Message,
+    MessageKind,
+    Status,
+)
+from core.ports import Link, UnitOfWork
+from core.rules import next_delivery_status, on_staff_reply, require_free_form_allowed
+from core.templates import missing_values, render
+from core.usecases.base import UseCaseBase
+
+
+class OutboundUseCases(UseCaseBase):
+    async def reply(
+        self,
+        conversation_id: int,
+        body: str,
+        actor: Actor,
+        attachments: list[Attachment] | None = None,
+        delay: timedelta = timedelta(0),
+    ) -> Message:
+        """Queue a free-form reply. `delay` holds it back (Slack's undo-send window)."""
+        if not (body or "").strip() and not attachments:
+            raise InvalidInput("a reply needs text or an attachment")
+        async with self.ctx.uow_factory() as uow:
+            conv = await self._conversation(uow, conversation_id)
+            require_free_form_allowed(conv, self.clock.now())
+            message = await self._queue(uow, conv, body, actor, attachments or [], delay)
+            await self._audit(uow, conv.id, "replied", actor, message_id=message.id)
+            await uow.commit()
+        return message
+
+    async def send_template(
+        self,
+        conversation_id: int,
+        template_name: str,
+        values: dict[str, str],
+        actor: Actor,
+        delay: timedelta = timedelta(0),
+    ) -> Message:
+        """Templates are allowed whatever the WhatsApp window says."""
+        async with self.ctx.uow_factory() as uow:
+            conv = await self._conversation(uow, conversation_id)
+            body = await self._render_template(uow, conv, template_name, values)
+            message = await self._queue(
+                uow, conv, body, actor, [], delay, template=(template_name, values)
+            )
+            await self._audit(uow, conv.id, "template_sent", actor, template=template_name)
+            await uow.commit()
+        return message
+
+    async def add_note(self, conversation_id: int, body: str, actor: Actor) -> Message:
+        """A private note: stored and shown to staff, never sent to the customer."""
+        if not (body or "").strip():
+            raise InvalidInput("a note needs text")
+        async with self.ctx.uow_factory() as uow:
+            conv = await self._conversation(uow, conversation_id)
+            note = await uow.messages.add(
+                Message(conv.id, Direction.OUT, MessageKind.NOTE, actor, body, self.clock.now())
+            )
+            await self._notify(uow, "message_added", conv.id, message_id=note.id)
+            await uow.commit()
+        return note
+
+    async def start_conversation(
+        self,
+        account_id: str,
+        recipient: str,
+        actor: Actor,
+        *,
+        body: str | None = None,
+        subject: str | None = None,
+        template_name: str | None = None,
+        values: dict[str, str] | None = None,
+        recipient_name: str = "",
+    ) -> tuple[Conversation, Message]:
+        account = self.ctx.account(account_id)
+        address = normalize_address(account.channel, recipient)
+        if account.channel is Channel.WHATSAPP and not template_name:
+            raise TemplateRequired("a new WhatsApp conversation")
+        if not template_name and not (body or "").strip():
+            raise InvalidInput("a new conversation needs a message body or a template")
+        now = self.clock.now()
+        async with self.ctx.uow_factory() as uow:
+            contact = await uow.contacts.by_address(account.channel, address)
+            if contact is None:
+                contact = await uow.contacts.add(Contact(account.channel, address, recipient_name))
+            assert contact.id is not None
+            conv = await uow.conversations.add(
+                Conversation(
+                    channel=account.channel,
+                    account=account.id,
+                    contact_id=contact.id,
+                    created_at=now,
+                    subject=subject,
+                    customer_id=contact.customer_id,
+                    last_activity_at=now,
+                )
+            )
+            template = None
+            if template_name:
+                body = await self._render_template(uow, conv, template_name, values or {})
+                template = (template_name, values or {})
+            await self._notify(uow, "conversation_opened", conv.id)
+            message = await self._queue(uow, conv, body or "", actor, [], timedelta(0), template)
+            await self._audit(uow, conv.id, "started", actor, recipient=address)
+            await uow.commit()
+        return conv, message
+
+    async def record_delivery(
+        self,
+        message_id: int,
+        status: DeliveryStatus,
+        error_code: str | None = None,
+        error_text: str | None = None,
+    ) -> bool:
+        """Apply a delivery report. Returns False when it changes nothing (late or repeated)."""
+        async with self.ctx.uow_factory() as uow:
+            message = await self._message(uow, message_id)
+            changed = await self._apply_delivery(uow, message, status, error_code, error_text)
+            await uow.commit()
+        return changed
+
+    async def record_delivery_by_provider_id(
+        self,
+        surface: str,
+        provider_message_id: str,
+        status: DeliveryStatus,
+        error_code: str | None = None,
+        error_text: str | None = None,
+    ) -> bool:
+        async with self.ctx.uow_factory() as uow:
+            link = await uow.links.find(surface, provider_message_id)
+            if link is None or link.message_id is None:
+                raise NotFound(f"{surface} message", provider_message_id)
+            message = await self._message(uow, link.message_id)
+            changed = await self._apply_delivery(uow, message, status, error_code, error_text)
+            await uow.commit()
+        return changed
+
+    async def mark_sent(self, message_id: int, surface: str, provider_message_id: str) -> None:
+        """Record the provider's id for a sent message (status reports and echo suppression)."""
+        async with self.ctx.uow_factory() as uow:
+            message = await self._message(uow, message_id)
+            await uow.links.claim(
+                Link(surface, provider_message_id, message.conversation_id, message.id)
+            )
+            await self._apply_delivery(uow, message, DeliveryStatus.SENT, None, None)
+            await uow.commit()
+
+    # -- helpers -------------------------------------------------------------------------
+
+    async def _apply_delivery(
+        self,
+        uow: UnitOfWork,
+        message: Message,
+        status: DeliveryStatus,
+        error_code: str | None,
+        error_text: str | None,
+    ) -> bool:
+        new = next_delivery_status(message.delivery_status, status)
+        if new is None:
+            return False
+        message.delivery_status = new
+        if new is DeliveryStatus.FAILED:
+            message.error_code, message.error_text = error_code, error_text
+        await uow.messages.save(message)
+        await self._notify(
+            uow, "delivery_status", message.conversation_id, message_id=message.id, status=new.value
+        )
+        return True
+
+    async def _render_template(
+        self, uow: UnitOfWork, conv: Conversation, name: str, values: dict[str, str]
+    ) -> str:
+        template = await uow.templates.find(name, conv.channel, conv.account)
+        if template is None:
+            raise NotFound(f"{conv.channel} template", name)
+        missing = missing_values(template.variables, values)
+        if missing:
+            raise TemplateVariablesMissing(name, missing)
+        return render(template.body, values)
+
+    async def _queue(
+        self,
+        uow: UnitOfWork,
+        conv: Conversation,
+        body: str,
+        actor: Actor,
+        attachments: list[Attachment],
+        delay: timedelta,
+        template: tuple[str, dict[str, str]] | None = None,
+    ) -> Message:
+        now = self.clock.now()
+        assert conv.id is not None
+        message = await uow.messages.add(
+            Message(
+                conversation_id=conv.id,
+                direction=Direction.OUT,
+                kind=MessageKind.MESSAGE,
+                author=actor,
+                body=body,
+                created_at=now,
+                attachments=attachments,
+                delivery_status=DeliveryStatus.QUEUED,
+                template_name=template[0] if template else None,
+                template_values=dict(template[1]) if template else {},
+            )
+        )
+        assert message.id is not None
+        before = conv.status
+        on_staff_reply(conv, now)
+        await uow.conversations.save(conv)
+        provider = self.ctx.account(conv.account).provider
+        await self._emit(uow, [send_message(provider, conv.id, message.id, delay)])
+        await self._notify(uow, "message_added", conv.id, message_id=message.id)
+        if before is not conv.status and before is Status.OPEN:
+            await self._notify(uow, "conversation_changed", conv.id, action="pending")
+        return message

@@ -1,0 +1,89 @@
+"""Read side: views, a conversation's thread, search, customer history, metrics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from core.errors import InvalidInput, NotFound
+from core.metrics import Metrics, compute_metrics
+from core.model import Activity, Agent, Contact, Conversation, Customer, Message
+from core.ports import SearchHit, ViewQuery
+from core.usecases.base import UseCaseBase
+
+VIEWS = ("mine", "unassigned", "all")
+MAX_PAGE = 200
+
+
+@dataclass(frozen=True)
+class ConversationDetails:
+    conversation: Conversation
+    contact: Contact | None
+    customer: Customer | None
+    assignee: Agent | None
+    messages: list[Message]
+    activity: list[Activity]
+
+
+class QueryUseCases(UseCaseBase):
+    async def list_conversations(self, query: ViewQuery) -> list[Conversation]:
+        self._check_view(query)
+        async with self.ctx.uow_factory() as uow:
+            return await uow.conversations.list_view(query)
+
+    async def count_conversations(self, query: ViewQuery) -> int:
+        self._check_view(query)
+        async with self.ctx.uow_factory() as uow:
+            return await uow.conversations.count_view(query)
+
+    async def contacts(self, ids: list[int]) -> dict[int, Contact]:
+        async with self.ctx.uow_factory() as uow:
+            return await uow.contacts.get_many(ids)
+
+    async def conversation(self, conversation_id: int) -> ConversationDetails:
+        async with self.ctx.uow_factory() as uow:
+            conv = await self._conversation(uow, conversation_id)
+            contact = await uow.contacts.get(conv.contact_id)
+            customer = await uow.customers.get(conv.customer_id) if conv.customer_id else None
+            assignee = await uow.agents.get(conv.assignee_id) if conv.assignee_id else None
+            messages = await uow.messages.thread(conversation_id)
+            activity = await uow.activity.for_conversation(conversation_id)
+        return ConversationDetails(conv, contact, customer, assignee, messages, activity)
+
+    async def thread(self, conversation_id: int) -> list[Message]:
+        async with self.ctx.uow_factory() as uow:
+            await self._conversation(uow, conversation_id)
+            return await uow.messages.thread(conversation_id)
+
+    async def search(
+        self, text: str, include_resolved: bool = False, limit: int = 50
+    ) -> list[SearchHit]:
+        if not (text or "").strip():
+            raise InvalidInput("search needs some text")
+        async with self.ctx.uow_factory() as uow:
+            return await uow.messages.search(text.strip(), include_resolved, min(limit, MAX_PAGE))
+
+    async def customer_history(self, customer_id: int) -> tuple[Customer, list[Conversation]]:
+        async with self.ctx.uow_factory() as uow:
+            customer = await uow.customers.get(customer_id)
+            if customer is None:
+                raise NotFound("customer", customer_id)
+            return customer, await uow.conversations.for_customer(customer_id)
+
+    async def metrics(self, start: datetime, end: datetime) -> Metrics:
+        if start.tzinfo is None or end.tzinfo is None:
+            raise InvalidInput("a metrics range needs time-zone-aware dates")
+        if end <= start:
+            raise InvalidInput(f"the metrics range ends ({end}) before it starts ({start})")
+        async with self.ctx.uow_factory() as uow:
+            facts = await uow.metrics.facts(start, end)
+        return compute_metrics(facts, start, end, self.ctx.timezone)
+
+    @staticmethod
+    def _check_view(query: ViewQuery) -> None:
+        if query.view not in VIEWS:
+            raise InvalidInput(f"unknown view {query.view!r}: choose one of {', '.join(VIEWS)}")
+        if query.view == "mine" and query.agent_id is None:
+            raise InvalidInput("the Mine view needs the agent it belongs to")
+        if not 1 <= query.limit <= MAX_PAGE or query.offset < 0:
+            raise InvalidInput(f"page size must be 1..{MAX_PAGE} and offset >= 0")
