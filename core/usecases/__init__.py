@@ -10,6 +10,7 @@ from core.model import Account
 from core.ports import UnitOfWorkFactory
 from core.usecases.base import InboxContext
 from core.usecases.customers import CustomerUseCases, ImportReport
+from core.usecases.directory import DirectoryUseCases
 from core.usecases.inbound import InboundUseCases
 from core.usecases.outbound import OutboundUseCases
 from core.usecases.queries import ConversationDetails, QueryUseCases
@@ -18,7 +19,14 @@ from core.usecases.triage import TriageUseCases
 __all__ = ["ConversationDetails", "ImportReport", "Inbox", "InboxContext"]
 
 
-class Inbox(InboundUseCases, OutboundUseCases, TriageUseCases, QueryUseCases, CustomerUseCases):
+class Inbox(
+    InboundUseCases,
+    OutboundUseCases,
+    TriageUseCases,
+    QueryUseCases,
+    CustomerUseCases,
+    DirectoryUseCases,
+):
     """The single entry point adapters call: bridges, front ends, CLI and workers."""
 
     def __init__(

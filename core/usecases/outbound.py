@@ -108,6 +108,7 @@ class OutboundUseCases(UseCaseBase):
                     contact_id=contact.id,
                     created_at=now,
                     subject=subject,
+                    status=Status.PENDING,  # staff wrote first: waiting on the customer
                     customer_id=contact.customer_id,
                     last_activity_at=now,
                 )

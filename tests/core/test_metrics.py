@@ -16,8 +16,16 @@ def msg(conv_id, direction, at, actor):
 def test_metrics_over_a_range():
     ana, bob = Actor.agent(1), Actor.agent(2)
     convs = [
-        Conversation(Channel.EMAIL, "m", 1, T0, id=1, first_response_at=T0 + H,
-                     status=Status.RESOLVED, resolved_at=T0 + 4 * H),
+        Conversation(
+            Channel.EMAIL,
+            "m",
+            1,
+            T0,
+            id=1,
+            first_response_at=T0 + H,
+            status=Status.RESOLVED,
+            resolved_at=T0 + 4 * H,
+        ),
         Conversation(Channel.WHATSAPP, "w", 2, T0 + H, id=2, first_response_at=T0 + 4 * H),
         Conversation(Channel.WHATSAPP, "w", 3, T0 + 2 * H, id=3),  # never answered
         # started by staff: first_response_at == created_at, no customer wait to measure

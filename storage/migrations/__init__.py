@@ -1,0 +1,1 @@
+"""Alembic environment and versions for Threadline's schema (run via storage.migrate)."""

@@ -1,0 +1,31 @@
+"""Repositories implementing core.ports against one AsyncConnection (SQLAlchemy Core)."""
+
+from storage.repositories.catalog import SqlTagRepository, SqlTemplateRepository
+from storage.repositories.conversations import SqlConversationRepository, UnknownTags
+from storage.repositories.links import SqlLinkRepository
+from storage.repositories.messages import SqlMessageRepository, fts5_query
+from storage.repositories.metrics import SqlMetricsSource
+from storage.repositories.people import (
+    SqlAgentRepository,
+    SqlContactRepository,
+    SqlCustomerRepository,
+    SqlTeamRepository,
+)
+from storage.repositories.records import SqlActivityLog, SqlOutbox
+
+__all__ = [
+    "SqlActivityLog",
+    "SqlAgentRepository",
+    "SqlContactRepository",
+    "SqlConversationRepository",
+    "SqlCustomerRepository",
+    "SqlLinkRepository",
+    "SqlMessageRepository",
+    "SqlMetricsSource",
+    "SqlOutbox",
+    "SqlTagRepository",
+    "SqlTeamRepository",
+    "SqlTemplateRepository",
+    "UnknownTags",
+    "fts5_query",
+]

@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from core.inbound import InboundMessage
+from core.model import Actor, Channel
+from tests.app.helpers import T0
+from threadline.cli import app
+from threadline.config import ThreadlineConfig
+from threadline.runtime import Runtime
+from threadline.settings import Settings
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.yml"
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def wide(clean_env):
+    clean_env.setenv("COLUMNS", "200")
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+@pytest.fixture
+def cli_db(db_url, clean_env):
+    clean_env.setenv("THREADLINE_DATABASE_URL", db_url)
+    clean_env.setenv("EMAIL_ADDRESS", "help@example.com")
+    return db_url
+
+
+def seed_conversation(url: str) -> int:
+    async def main() -> int:
+        rt = Runtime(Settings(_env_file=None, THREADLINE_DATABASE_URL=url,
+                              EMAIL_ADDRESS="help@example.com"), ThreadlineConfig())
+        try:
+            res = await rt.inbox.receive(InboundMessage(
+                Channel.EMAIL, "email", "email", "<m1@example.com>", "bob@example.com",
+                "My parcel never arrived", T0, sender_name="Bob Smith", subject="Lost parcel"))
+            await rt.inbox.add_note(res.conversation_id, "checking with the courier",
+                                    Actor.system())
+            return res.conversation_id
+        finally:
+            await rt.close()
+
+    return asyncio.run(main())
+
+
+def test_migrate_fresh_sqlite_then_idempotent(tmp_path, clean_env):
+    clean_env.setenv("THREADLINE_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/sub/t.db")
+    first = invoke("migrate")
+    assert first.exit_code == 0, first.output
+    assert "migrated empty database ->" in first.output
+    second = invoke("migrate")
+    assert second.exit_code == 0 and "already at" in second.output
+
+
+def test_check_config_good(clean_env):
+    clean_env.setenv("THREADLINE_CONFIG", str(EXAMPLE))
+    result = invoke("check-config")
+    assert result.exit_code == 0, result.output
+    assert "is valid" in result.output and "wa-sales" in result.output
+    assert "telegram: off; set TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID to enable it" in result.output
+
+
+def test_check_config_bad(tmp_path):
+    bad = tmp_path / "bad.yml"
+    bad.write_text("accounts:\n  - {id: a, channel: email, provider: email}\n"
+                   "  - {id: b, channel: fax, provider: email}\n")
+    result = invoke("check-config", "--file", str(bad))
+    assert result.exit_code == 1
+    assert "accounts[1].channel" in result.output and str(bad) in result.output
+    assert "Traceback" not in result.output
+
+
+def test_bad_setting_is_reported_without_traceback(clean_env):
+    clean_env.setenv("THREADLINE_TIMEZONE", "Mars/Base")
+    result = invoke("check-config")
+    assert result.exit_code == 1
+    assert "THREADLINE_TIMEZONE" in result.output and "Traceback" not in result.output
+
+
+def test_commands_refuse_an_unmigrated_database(tmp_path, clean_env):
+    clean_env.setenv("THREADLINE_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/new.db")
+    result = invoke("outbox", "status")
+    assert result.exit_code == 1 and "threadline migrate" in result.output
+
+
+def test_customers_import_reports_bad_rows(cli_db, tmp_path):
+    csv_file = tmp_path / "customers.csv"
+    csv_file.write_text(
+        "name,email,phone,company,external_ref,notes\n"
+        "Ada Lovelace,ada@example.com,+34600111222,Analytical,C-1,first\n"
+        ",nobody@example.com,,,,missing name\n"
+        "Bob,not-an-email,,,C-2,\n"
+        "Cy,cy@example.com,12,,C-3,\n"
+        '"Dee, Jr.",dee@example.com,,"Dee & Co",C-4,"multi\nline"\n'
+        "Eve,eve@example.com,,,,\n"
+        "Fay,fay@example,,,,\n"
+    )
+    result = invoke("customers", "import", str(csv_file))
+    assert result.exit_code == 0, result.output
+    assert "3 created, 0 updated, 4 rejected" in result.output
+    assert "line 3: name is required" in result.output
+    assert "line 4:" in result.output and "line 5:" in result.output
+    assert "line 9:" in result.output  # counted from the start of the multi-line record
+    again = invoke("customers", "import", str(csv_file))
+    assert "0 created, 3 updated, 4 rejected" in again.output
+
+
+def test_customers_import_missing_file(cli_db, tmp_path):
+    result = invoke("customers", "import", str(tmp_path / "none.csv"))
+    assert result.exit_code == 1 and "cannot read" in result.output
+
+
+def test_conversations_list_and_show(cli_db):
+    conv_id = seed_conversation(cli_db)
+    listed = invoke("conversations", "list")
+    assert listed.exit_code == 0, listed.output
+    assert "Lost parcel" in listed.output and "Bob Smith" in listed.output
+    filtered = invoke("conversations", "list", "--status", "resolved")
+    assert filtered.exit_code == 0 and "Lost parcel" not in filtered.output
+    assert invoke("conversations", "list", "--channel", "whatsapp").output.count("Lost") == 0
+    shown = invoke("conversations", "show", str(conv_id))
+    assert shown.exit_code == 0, shown.output
+    assert "My parcel never arrived" in shown.output
+    assert "checking with the courier" in shown.output and "[note]" in shown.output
+
+
+def test_conversations_errors_are_clean(cli_db):
+    missing = invoke("conversations", "show", "999999")
+    assert missing.exit_code == 1 and "conversation 999999 does not exist" in missing.output
+    mine = invoke("conversations", "list", "--view", "mine")
+    assert mine.exit_code == 1 and "Mine view needs the agent" in mine.output
+    bad = invoke("conversations", "list", "--status", "sleeping")
+    assert bad.exit_code == 1 and "choose one of" in bad.output
+    assert "Traceback" not in missing.output + mine.output + bad.output
+
+
+def test_outbox_status(cli_db):
+    seed_conversation(cli_db)
+    result = invoke("outbox", "status")
+    assert result.exit_code == 0, result.output
+    assert "pending" in result.output and "failed" in result.output

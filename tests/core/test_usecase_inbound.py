@@ -1,0 +1,98 @@
+import pytest
+
+from core.errors import InvalidInput, InvalidPhoneNumber, UnknownAccount
+from core.model import Actor, Status
+from tests.core.conftest import T0, H, email_msg, wa_msg
+
+
+async def kinds(outbox):
+    return [r["kind"] for r in await outbox.rows()]
+
+
+async def test_first_message_opens_a_conversation_and_queues_the_mirror(inbox, outbox):
+    r = await inbox.receive(wa_msg("hola, ¿mi pedido?", sender="34600111222"))
+    assert r.created_conversation and not r.duplicate
+    details = await inbox.conversation(r.conversation_id)
+    assert details.contact.address == "+34600111222" and details.contact.name == "Ana"
+    assert details.conversation.status is Status.OPEN
+    assert details.conversation.last_customer_message_at == T0
+    assert [m.body for m in details.messages] == ["hola, ¿mi pedido?"]
+    assert await kinds(outbox) == ["slack:conversation_opened", "slack:message_added"]
+
+
+async def test_duplicate_provider_id_gives_one_message(inbox, outbox):
+    first = await inbox.receive(wa_msg(mid="wamid.dup"))
+    again = await inbox.receive(wa_msg(mid="wamid.dup", body="changed"))
+    assert again.duplicate and again.message_id == first.message_id
+    assert len(await inbox.thread(first.conversation_id)) == 1
+    assert len(await kinds(outbox)) == 2  # the duplicate caused no side effect
+
+
+async def test_whatsapp_threads_by_number_and_account(inbox):
+    a = await inbox.receive(wa_msg())
+    b = await inbox.receive(wa_msg(at=T0 + H))
+    other = await inbox.receive(wa_msg(sender="+34600999888"))
+    assert a.conversation_id == b.conversation_id != other.conversation_id
+    conv = (await inbox.conversation(a.conversation_id)).conversation
+    assert conv.last_customer_message_at == T0 + H  # the WhatsApp window moved
+
+
+async def test_message_reopens_resolved_and_wakes_snoozed(inbox, clock):
+    r = await inbox.receive(wa_msg())
+    await inbox.resolve(r.conversation_id, Actor.system())
+    again = await inbox.receive(wa_msg(at=T0 + H))
+    assert again.reopened and again.conversation_id == r.conversation_id
+    await inbox.snooze(r.conversation_id, Actor.system(), until=T0 + 5 * H)
+    woken = await inbox.receive(wa_msg(at=T0 + 2 * H))
+    assert woken.reopened
+    details = await inbox.conversation(r.conversation_id)
+    assert details.conversation.status is Status.OPEN
+    assert details.conversation.snoozed_until is None
+    assert [a.action for a in details.activity][-2:] == ["snoozed", "woken"]
+
+
+async def test_long_resolved_whatsapp_conversation_starts_a_new_one(inbox, clock):
+    r = await inbox.receive(wa_msg())
+    await inbox.resolve(r.conversation_id, Actor.system())
+    later = await inbox.receive(wa_msg(at=T0 + 8 * 24 * H))
+    assert later.created_conversation and later.conversation_id != r.conversation_id
+
+
+async def test_email_threads_by_in_reply_to_references_and_thread_id(inbox):
+    root = await inbox.receive(email_msg(mid="<root@x>", provider_thread_id="gm-1"))
+    by_irt = await inbox.receive(email_msg(mid="<r1@x>", in_reply_to="<root@x>"))
+    by_refs = await inbox.receive(email_msg(mid="<r2@x>", references=["<zzz@x>", "<r1@x>"]))
+    by_thread = await inbox.receive(email_msg(mid="<r3@x>", provider_thread_id="gm-1"))
+    fresh = await inbox.receive(email_msg(mid="<new@x>", in_reply_to="<unknown@x>"))
+    ids = {r.conversation_id for r in (root, by_irt, by_refs, by_thread)}
+    assert ids == {root.conversation_id}
+    assert fresh.created_conversation and fresh.conversation_id != root.conversation_id
+
+
+async def test_automated_mail_is_recorded_and_flagged(inbox):
+    r = await inbox.receive(email_msg(automated=True, body="Out of office"))
+    (message,) = await inbox.thread(r.conversation_id)
+    assert message.meta["automated"] is True
+
+
+@pytest.mark.parametrize(
+    "bad, error",
+    [
+        (dict(sender="not-a-number"), InvalidPhoneNumber),
+        (dict(mid=" "), InvalidInput),
+    ],
+)
+async def test_bad_inbound_is_refused_without_writes(inbox, outbox, bad, error):
+    with pytest.raises(error):
+        await inbox.receive(wa_msg(**bad))
+    assert await outbox.rows() == []
+
+
+async def test_unknown_or_mismatched_account(inbox):
+    msg = wa_msg()
+    msg.account = "nope"
+    with pytest.raises(UnknownAccount, match="'nope'"):
+        await inbox.receive(msg)
+    msg.account = "mail"
+    with pytest.raises(InvalidInput, match="email account"):
+        await inbox.receive(msg)

@@ -1,0 +1,1 @@
+"""Threadline composition root: settings, config, FastAPI app, workers and CLI."""

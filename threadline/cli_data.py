@@ -1,0 +1,218 @@
+"""Data commands: conversations, customers, outbox."""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+from rich.panel import Panel
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from core.errors import InvalidInput
+from core.model import Actor, Channel, Status
+from core.ports import ViewQuery
+from threadline.cli_common import CliError, console, open_runtime, run
+
+conversations_app = typer.Typer(help="Browse conversations.", no_args_is_help=True)
+customers_app = typer.Typer(help="Manage customer records.", no_args_is_help=True)
+outbox_app = typer.Typer(help="Inspect the outbox of pending side effects.", no_args_is_help=True)
+
+IMPORT_COLUMNS = ("name", "email", "phone", "company", "external_ref", "notes")
+
+
+def _when(value: datetime | None, tz) -> str:
+    return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+def _choice(value: str | None, enum, option: str):
+    if value is None:
+        return None
+    try:
+        return enum(value.lower())
+    except ValueError:
+        choices = ", ".join(e.value for e in enum)
+        raise CliError(f"{option} {value!r}: choose one of {choices}") from None
+
+
+async def _agent_id(runtime, agent: str | None) -> int | None:
+    if agent is None:
+        return None
+    async with runtime.uow_factory() as uow:
+        if agent.isdigit():
+            found = await uow.agents.get(int(agent))
+        else:
+            found = await uow.agents.by_email(agent.strip().lower())
+    if found is None:
+        raise CliError(f"no agent {agent!r} (give an agent id or email from the config file)")
+    return found.id
+
+
+@conversations_app.command("list")
+def conversations_list(
+    view: str = typer.Option("all", help="mine | unassigned | all"),
+    agent: str = typer.Option(None, help="Agent id or email (required for --view mine)"),
+    status: list[str] = typer.Option(None, help="open | pending | snoozed | resolved (repeatable)"),
+    channel: str = typer.Option(None, help="email | whatsapp"),
+    account: str = typer.Option(None, help="Account id"),
+    tag: list[str] = typer.Option(None, help="Only conversations with this tag (repeatable)"),
+    include_resolved: bool = typer.Option(False, "--all", help="Include resolved conversations"),
+    limit: int = typer.Option(50, help="Rows to show (max 200)"),
+) -> None:
+    """List conversations in a view, newest activity first."""
+
+    async def main() -> None:
+        statuses = tuple(_choice(s, Status, "--status") for s in status or ())
+        ch = _choice(channel, Channel, "--channel")
+        async with open_runtime() as rt:
+            agent_id = await _agent_id(rt, agent)
+            query = ViewQuery(view=view, agent_id=agent_id, statuses=statuses, channel=ch,
+                              account=account, tags=tuple(tag or ()),
+                              include_resolved=include_resolved or Status.RESOLVED in statuses,
+                              limit=limit)
+            convs = await rt.inbox.list_conversations(query)
+            total = await rt.inbox.count_conversations(query)
+            contacts = await rt.inbox.contacts([c.contact_id for c in convs])
+            async with rt.uow_factory() as uow:
+                agents = {a.id: a for a in await uow.agents.all()}
+            tz = rt.timezone
+        table = Table("id", "status", "channel", "account", "contact", "subject", "assignee",
+                      "tags", "last activity", title=f"{view} ({len(convs)} of {total})")
+        for c in convs:
+            contact = contacts.get(c.contact_id)
+            who = (contact.name or contact.address) if contact else str(c.contact_id)
+            assignee = agents.get(c.assignee_id) if c.assignee_id else None
+            cells = (str(c.id), str(c.status), str(c.channel), c.account, who, c.subject or "",
+                     assignee.name if assignee else "-", ", ".join(c.tags),
+                     _when(c.last_activity_at or c.created_at, tz))
+            table.add_row(*(escape(cell) for cell in cells))
+        console.print(table)
+
+    run(main)
+
+
+@conversations_app.command("show")
+def conversations_show(conversation_id: int = typer.Argument(..., help="Conversation id")) -> None:
+    """Show one conversation and its whole thread (notes included)."""
+
+    async def main() -> None:
+        async with open_runtime() as rt:
+            d = await rt.inbox.conversation(conversation_id)
+            tz = rt.timezone
+        c = d.conversation
+        contact = f"{d.contact.name} <{d.contact.address}>" if d.contact else str(c.contact_id)
+        lines = [
+            f"[bold]#{c.id}[/] " + escape(c.subject or "(no subject)"),
+            escape(f"status: {c.status}   channel: {c.channel}   account: {c.account}"),
+            escape(f"contact: {contact}"),
+            escape(f"customer: {d.customer.name if d.customer else '-'}   "
+                   f"assignee: {d.assignee.name if d.assignee else '-'}"),
+            escape(f"tags: {', '.join(c.tags) or '-'}   created: {_when(c.created_at, tz)}"),
+        ]
+        if c.snoozed_until:
+            lines.append(f"snoozed until: {_when(c.snoozed_until, tz)}")
+        console.print(Panel("\n".join(lines), title="conversation", expand=False))
+        for m in d.messages:
+            arrow = "->" if m.direction == "out" else "<-"
+            kind = "" if m.kind == "message" else f" [{m.kind}]"
+            status = f" ({m.delivery_status})" if m.delivery_status else ""
+            err = f" error: {m.error_text}" if m.error_text else ""
+            console.print(f"[dim]{_when(m.created_at, tz)}[/] "
+                          + escape(f"{arrow} {m.author.type}{kind}{status}{err}"),
+                          highlight=False)
+            console.print(m.body, markup=False, highlight=False)
+            console.print()
+
+    run(main)
+
+
+def _read_csv(path: Path) -> tuple[list[tuple[int, dict[str, str]]], list[str]]:
+    try:
+        handle = path.open(newline="", encoding="utf-8-sig")
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror}") from None
+    with handle:
+        reader = csv.DictReader(handle)
+        header = [h.strip().lower() for h in (reader.fieldnames or [])]
+        if "name" not in header:
+            raise CliError(f"{path}: line 1: the header needs a 'name' column "
+                           f"(columns: {', '.join(IMPORT_COLUMNS)})")
+        reader.fieldnames = header
+        unknown = [h for h in header if h not in IMPORT_COLUMNS]
+        rows: list[tuple[int, dict[str, str]]] = []
+        try:
+            last = reader.line_num
+            for row in reader:
+                start, last = last + 1, reader.line_num  # a quoted field may span lines
+                if None in row:
+                    row.pop(None)
+                    row["__extra__"] = "1"
+                if not any((v or "").strip() for k, v in row.items() if k != "__extra__"):
+                    continue
+                rows.append((start, row))
+        except csv.Error as exc:
+            raise CliError(f"{path}: line {reader.line_num}: {exc}") from None
+        except UnicodeDecodeError:
+            raise CliError(f"{path}: not UTF-8 text") from None
+    return rows, unknown
+
+
+@customers_app.command("import")
+def customers_import(file: Path = typer.Argument(..., help="CSV with a header row")) -> None:
+    """Import customers from CSV (name,email,phone,company,external_ref,notes).
+
+    Rows are matched on external_ref, then email; matches are updated, the rest created.
+    Bad rows are listed with their line numbers; the good ones are still imported."""
+
+    async def main() -> None:
+        rows, unknown = _read_csv(file)
+        if unknown:
+            console.print(f"[yellow]ignoring unknown column(s): {', '.join(unknown)}[/]")
+        extra = [(line, "more values than header columns") for line, r in rows if "__extra__" in r]
+        rows = [(line, r) for line, r in rows if "__extra__" not in r]
+        async with open_runtime() as rt:
+            with Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(),
+                          console=console, transient=False) as bar:
+                task = bar.add_task("import", total=len(rows))
+                report = await rt.inbox.import_customers(
+                    rows, Actor.system(), progress=lambda n: bar.advance(task, n))
+                bar.update(task, completed=len(rows))
+        errors = sorted(extra + list(report.errors))
+        console.print(f"{report.created} created, {report.updated} updated, "
+                      f"{len(errors)} rejected")
+        for line, message in errors:
+            console.print(f"  [red]line {line}:[/] " + escape(message), highlight=False)
+        if errors and not (report.created or report.updated):
+            raise InvalidInput(f"no rows imported from {file}")
+
+    run(main)
+
+
+@outbox_app.command("status")
+def outbox_status(
+    failed: int = typer.Option(10, help="How many recent failed rows to list"),
+) -> None:
+    """Counts of outbox rows by status, and the latest permanent failures."""
+
+    async def main() -> None:
+        async with open_runtime() as rt:
+            counts = await rt.outbox.counts()
+            rows = await rt.outbox.rows(status="failed", limit=failed) if failed else []
+        table = Table("status", "rows", title="outbox")
+        for status in ("pending", "processing", "done", "failed"):
+            table.add_row(status, str(counts.get(status, 0)))
+        for status, n in sorted(counts.items()):
+            if status not in ("pending", "processing", "done", "failed"):
+                table.add_row(status, str(n))
+        console.print(table)
+        if rows:
+            ft = Table("id", "kind", "order key", "attempts", "error", title="failed")
+            for r in rows:
+                ft.add_row(*(escape(str(v)) for v in (
+                    r["id"], r["kind"], r["order_key"], r["attempts"], r.get("last_error") or "")))
+            console.print(ft)
+
+    run(main)

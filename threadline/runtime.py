@@ -1,0 +1,170 @@
+"""The composition root: settings + config -> engine, unit of work, Inbox, dispatcher,
+scheduler. The FastAPI app, the CLI and the worker process all build one of these."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from core.inbound import InboundMessage, InboundResult
+from core.usecases import Inbox
+from storage.engine import create_engine
+from storage.outbox_store import OutboxStore
+from storage.uow import SqlUnitOfWorkFactory
+from threadline import migrations
+from threadline.config import (
+    ThreadlineConfig,
+    build_accounts,
+    effective_timezone,
+    load_config,
+    sync_config,
+)
+from threadline.dispatcher import Dispatcher
+from threadline.leader import make_leader
+from threadline.metrics import Metrics
+from threadline.scheduler import LeaderScheduler, PeriodicJob, wake_snoozes_job
+from threadline.settings import Settings
+
+log = logging.getLogger("threadline.runtime")
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+def make_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def frontends_for(settings: Settings) -> tuple[str, ...]:
+    """Slack is the primary surface: its outbox rows are always written, so threads appear
+    as soon as Slack is configured. Telegram is opt-in and only fed when configured."""
+    out = ["slack"]
+    if settings.feature("telegram").enabled:
+        out.append("telegram")
+    return tuple(out)
+
+
+class Runtime:
+    def __init__(
+        self,
+        settings: Settings,
+        config: ThreadlineConfig | None = None,
+        *,
+        engine: AsyncEngine | None = None,
+        clock=None,
+        worker_id: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.config = config if config is not None else load_config(settings.config_path)
+        self.clock = clock or SystemClock()
+        self.worker_id = worker_id or make_worker_id()
+        self.accounts = build_accounts(self.config, settings)
+        self.timezone = effective_timezone(self.config, settings)
+        self.engine = engine or create_engine(settings.database_url)
+        self._owns_engine = engine is None
+        self.uow_factory = SqlUnitOfWorkFactory(self.engine)
+        self.inbox = Inbox(self.uow_factory, self.clock, self.accounts, self.timezone,
+                           frontends_for(settings))
+        self.metrics = Metrics()
+        self.outbox = OutboxStore(self.engine)
+        self.dispatcher = Dispatcher(
+            self.outbox, self.clock, self.worker_id,
+            lease=timedelta(seconds=settings.dispatch_lease_seconds),
+            batch=settings.dispatch_batch,
+            max_attempts=settings.dispatch_max_attempts,
+            stats=self.metrics,
+        )
+        self.leader = make_leader(self.engine, settings.database_url)
+        interval = settings.scheduler_interval_seconds
+        self.scheduler = LeaderScheduler(self.leader, [
+            PeriodicJob("wake_snoozes", wake_snoozes_job(self.inbox), interval),
+            PeriodicJob("dispatch_sweep", self.dispatch_sweep, interval),
+        ], leader_check_seconds=max(1.0, interval))
+        self._stop = asyncio.Event()
+        self._dispatch_task: asyncio.Task | None = None
+
+    # -- features -----------------------------------------------------------------------
+    def features(self):
+        has_channels = bool(self.accounts) and all(a.slack_channel for a in self.accounts.values())
+        return self.settings.features(accounts_have_slack_channels=has_channels)
+
+    # -- inbound entry point for bridges (counts for /metrics) ----------------------------
+    async def receive(self, message: InboundMessage) -> InboundResult:
+        result = await self.inbox.receive(message)
+        if not result.duplicate:
+            self.metrics.received(str(message.channel), message.provider)
+        return result
+
+    # -- periodic jobs ---------------------------------------------------------------------
+    async def dispatch_sweep(self) -> None:
+        """Leader-only: refresh the outbox gauges and nudge the dispatcher once."""
+        await self.refresh_outbox_metrics()
+        await self.dispatcher.run_once()
+
+    async def refresh_outbox_metrics(self) -> dict[str, int]:
+        counts = await self.outbox.counts()
+        self.metrics.set_outbox_counts(counts)
+        self.metrics.is_leader.set(1 if self.leader.is_leader else 0)
+        return counts
+
+    # -- health ----------------------------------------------------------------------------
+    async def database_ok(self) -> bool:
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            return True
+        except Exception:
+            return False
+
+    async def migration_state(self) -> migrations.MigrationState:
+        return await migrations.state(self.engine)
+
+    # -- lifecycle --------------------------------------------------------------------------
+    async def prepare(self) -> None:
+        """Write the config file's agents, teams, tags and templates into the database."""
+        cfg = self.config
+        if cfg.agents or cfg.teams or cfg.tags or cfg.templates:
+            counts = await sync_config(cfg, self.inbox)
+            log.info("config synced: %s", ", ".join(f"{v} {k}" for k, v in counts.items()))
+
+    async def start_workers(self, *, scheduler: bool = True) -> None:
+        """Start the dispatcher loop (every process) and the leader-only periodic jobs."""
+        self._stop.clear()
+        if self._dispatch_task is None:
+            self._dispatch_task = asyncio.create_task(
+                self.dispatcher.run_forever(self._stop, self.settings.dispatch_idle_seconds),
+                name="threadline-dispatcher")
+        if scheduler and not self.scheduler.running:
+            await self.scheduler.start()
+
+    async def stop_workers(self) -> None:
+        self._stop.set()
+        task, self._dispatch_task = self._dispatch_task, None
+        if task is not None:
+            try:
+                await asyncio.wait_for(task, timeout=30)
+            except TimeoutError:
+                task.cancel()
+        await self.scheduler.stop()
+
+    async def close(self) -> None:
+        await self.stop_workers()
+        if self._owns_engine:
+            await self.engine.dispose()
+
+    def log_features(self) -> None:
+        for feature in self.features():
+            (log.info if feature.enabled else log.warning)("%s", feature.describe())
+        if not self.accounts:
+            log.warning("no customer accounts: configure EMAIL_ADDRESS, "
+                        "WHATSAPP_CLOUD_PHONE_NUMBER_ID, TWILIO_WHATSAPP_FROM or `accounts` "
+                        "in THREADLINE_CONFIG")

@@ -1,0 +1,207 @@
+"""Process settings: environment variables or a `.env` file (DESIGN.md §4 names, kept exactly).
+
+Every setting has a working default or, when a channel/front end needs it, `features()` names
+exactly which settings would switch that channel on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./threadline.db"
+
+
+def _env(name: str, default=None, *, secret: bool = False, **kw):
+    """A field read from the env var `name` (exact, upper-case) or passed by that name."""
+    return Field(default, validation_alias=AliasChoices(name, name.lower()), repr=not secret, **kw)
+
+
+@dataclass(frozen=True, slots=True)
+class Feature:
+    """One channel or front end: on, or off plus the settings that would turn it on."""
+
+    name: str
+    enabled: bool
+    missing: tuple[str, ...] = ()
+    note: str = ""
+
+    def describe(self) -> str:
+        if self.enabled:
+            return f"{self.name}: enabled" + (f" ({self.note})" if self.note else "")
+        note = f" ({self.note})" if self.note else ""
+        return f"{self.name}: off; set {', '.join(self.missing)} to enable it{note}"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,
+        extra="ignore",
+        populate_by_name=True,
+        case_sensitive=False,
+    )
+
+    # -- core ---------------------------------------------------------------------------
+    database_url: str = _env("THREADLINE_DATABASE_URL", DEFAULT_DATABASE_URL)
+    timezone: str = _env("THREADLINE_TIMEZONE", "UTC")
+    config_path: str | None = _env("THREADLINE_CONFIG")
+    public_url: str | None = _env("THREADLINE_PUBLIC_URL")
+    host: str = _env("THREADLINE_HOST", "127.0.0.1")
+    port: int = _env("THREADLINE_PORT", 8000, ge=0, le=65535)
+    undo_send_seconds: float = _env("THREADLINE_UNDO_SEND_SECONDS", 10, ge=0)
+    log_level: str = _env("THREADLINE_LOG_LEVEL", "INFO")
+    dispatch_lease_seconds: float = _env("THREADLINE_DISPATCH_LEASE_SECONDS", 120, gt=0)
+    dispatch_batch: int = _env("THREADLINE_DISPATCH_BATCH", 20, gt=0)
+    dispatch_idle_seconds: float = _env("THREADLINE_DISPATCH_IDLE_SECONDS", 1.0, gt=0)
+    dispatch_max_attempts: int = _env("THREADLINE_DISPATCH_MAX_ATTEMPTS", 12, gt=0)
+    scheduler_interval_seconds: float = _env("THREADLINE_SCHEDULER_INTERVAL_SECONDS", 15, gt=0)
+
+    # -- Slack ----------------------------------------------------------------------------
+    slack_bot_token: str | None = _env("SLACK_BOT_TOKEN", secret=True)
+    slack_signing_secret: str | None = _env("SLACK_SIGNING_SECRET", secret=True)
+    slack_app_token: str | None = _env("SLACK_APP_TOKEN", secret=True)
+    slack_api_url: str = _env("SLACK_API_URL", "https://slack.com/api/")
+    slack_channel: str | None = _env("SLACK_CHANNEL")
+
+    # -- WhatsApp: Meta Cloud API -----------------------------------------------------------
+    whatsapp_cloud_token: str | None = _env("WHATSAPP_CLOUD_TOKEN", secret=True)
+    whatsapp_cloud_app_secret: str | None = _env("WHATSAPP_CLOUD_APP_SECRET", secret=True)
+    whatsapp_cloud_verify_token: str | None = _env("WHATSAPP_CLOUD_VERIFY_TOKEN", secret=True)
+    whatsapp_cloud_phone_number_id: str | None = _env("WHATSAPP_CLOUD_PHONE_NUMBER_ID")
+    whatsapp_cloud_waba_id: str | None = _env("WHATSAPP_CLOUD_WABA_ID")
+    whatsapp_graph_url: str = _env("WHATSAPP_GRAPH_URL", "https://graph.facebook.com/v21.0")
+
+    # -- WhatsApp: Twilio -------------------------------------------------------------------
+    twilio_account_sid: str | None = _env("TWILIO_ACCOUNT_SID")
+    twilio_auth_token: str | None = _env("TWILIO_AUTH_TOKEN", secret=True)
+    twilio_whatsapp_from: str | None = _env("TWILIO_WHATSAPP_FROM")
+    twilio_api_url: str = _env("TWILIO_API_URL", "https://api.twilio.com")
+
+    # -- Email: one mailbox (more via the accounts file) ---------------------------------------
+    email_imap_host: str | None = _env("EMAIL_IMAP_HOST")
+    email_imap_port: int = _env("EMAIL_IMAP_PORT", 993, ge=1, le=65535)
+    email_imap_user: str | None = _env("EMAIL_IMAP_USER")
+    email_imap_password: str | None = _env("EMAIL_IMAP_PASSWORD", secret=True)
+    email_imap_ssl: bool = _env("EMAIL_IMAP_SSL", True)
+    email_smtp_host: str | None = _env("EMAIL_SMTP_HOST")
+    email_smtp_port: int = _env("EMAIL_SMTP_PORT", 587, ge=1, le=65535)
+    email_smtp_user: str | None = _env("EMAIL_SMTP_USER")
+    email_smtp_password: str | None = _env("EMAIL_SMTP_PASSWORD", secret=True)
+    email_smtp_starttls: bool = _env("EMAIL_SMTP_STARTTLS", True)
+    email_address: str | None = _env("EMAIL_ADDRESS")
+
+    # -- AI analysis ------------------------------------------------------------------------
+    openai_api_key: str | None = _env("OPENAI_API_KEY", secret=True)
+    openai_base_url: str = _env("OPENAI_BASE_URL", "https://api.openai.com/v1")
+    ai_model: str = _env("THREADLINE_AI_MODEL", "gpt-4o-mini")
+
+    # -- Telegram front end -------------------------------------------------------------------
+    telegram_bot_token: str | None = _env("TELEGRAM_BOT_TOKEN", secret=True)
+    telegram_chat_id: str | None = _env("TELEGRAM_CHAT_ID")
+    telegram_api_url: str = _env("TELEGRAM_API_URL", "https://api.telegram.org")
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"THREADLINE_TIMEZONE: {value!r} is not an IANA time zone "
+                "(e.g. UTC, Europe/Madrid, America/New_York)"
+            ) from None
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _valid_db_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                f"THREADLINE_DATABASE_URL: {value!r} must start with sqlite+aiosqlite:// "
+                "or postgresql+asyncpg://"
+            )
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _valid_log_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError(f"THREADLINE_LOG_LEVEL: {value!r} is not a logging level")
+        return level
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def explicitly_set(self, field: str) -> bool:
+        return field in self.model_fields_set
+
+    # -- which channels / front ends are on ---------------------------------------------
+    def features(self, *, accounts_have_slack_channels: bool = False) -> list[Feature]:
+        """Per channel/front end: enabled, or exactly which settings would enable it."""
+
+        def need(*names: str) -> tuple[str, ...]:
+            return tuple(n for n in names if not getattr(self, _FIELD_BY_ENV[n]))
+
+        slack_missing = list(need("SLACK_BOT_TOKEN"))
+        if not (self.slack_signing_secret or self.slack_app_token):
+            slack_missing.append(
+                "SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN (Socket Mode)")
+        if not self.slack_channel and not accounts_have_slack_channels:
+            slack_missing.append("SLACK_CHANNEL")
+        slack_mode = "Socket Mode" if self.slack_app_token else "HTTP mode"
+
+        email_missing = need("EMAIL_ADDRESS", "EMAIL_IMAP_HOST", "EMAIL_IMAP_USER",
+                             "EMAIL_IMAP_PASSWORD", "EMAIL_SMTP_HOST")
+        wa_missing = need("WHATSAPP_CLOUD_TOKEN", "WHATSAPP_CLOUD_APP_SECRET",
+                          "WHATSAPP_CLOUD_VERIFY_TOKEN", "WHATSAPP_CLOUD_PHONE_NUMBER_ID")
+        tw_missing = need("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_WHATSAPP_FROM",
+                          "THREADLINE_PUBLIC_URL")
+        ai_missing = need("OPENAI_API_KEY")
+        tg_missing = need("TELEGRAM_BOT_TOKEN", "TELEGRAM_CHAT_ID")
+        return [
+            Feature("slack", not slack_missing, tuple(slack_missing),
+                    slack_mode if not slack_missing else "conversations queue until it is on"),
+            Feature("whatsapp_cloud", not wa_missing, wa_missing),
+            Feature("twilio", not tw_missing, tw_missing),
+            Feature("email", not email_missing, email_missing,
+                    "" if email_missing else f"{self.email_address}"),
+            Feature("openai", not ai_missing, ai_missing,
+                    f"model {self.ai_model}" if not ai_missing else "the offline analyzer runs"),
+            Feature("telegram", not tg_missing, tg_missing),
+        ]
+
+    def feature(self, name: str) -> Feature:
+        for f in self.features():
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+
+def _field_by_env() -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name, info in Settings.model_fields.items():
+        alias = info.validation_alias
+        if isinstance(alias, AliasChoices):
+            out[str(alias.choices[0])] = name
+    return out
+
+
+_FIELD_BY_ENV = _field_by_env()
+ENV_NAMES: tuple[str, ...] = tuple(_FIELD_BY_ENV)
+
+
+def load_settings(**overrides) -> Settings:
+    """Read the environment (and `.env`); keyword overrides use the env names or field names."""
+    return Settings(**overrides)
