@@ -22,7 +22,8 @@ def normalize_phone(raw: str) -> str:
     try:
         number = phonenumbers.parse(text, None)
     except phonenumbers.NumberParseException as exc:
-        raise InvalidPhoneNumber(raw, str(exc).split(") ", 1)[-1].lower()) from None
+        detail = str(exc).split(") ", 1)[-1].rstrip(".").lower()
+        raise InvalidPhoneNumber(raw, detail) from None
     if not phonenumbers.is_valid_number(number):
         raise InvalidPhoneNumber(raw)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

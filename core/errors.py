@@ -24,9 +24,13 @@ class InvalidInput(DomainError):
 class InvalidPhoneNumber(InvalidInput):
     code = "invalid_phone"
 
-    def __init__(self, raw: str, reason: str = "not a valid international number") -> None:
+    def __init__(self, raw: str, detail: str | None = None) -> None:
         self.raw = raw
-        super().__init__(f"{raw!r} is {reason}; write it in E.164 form, e.g. +34600111222")
+        why = f" ({detail})" if detail else ""
+        super().__init__(
+            f"{raw!r} is not a valid phone number{why}; "
+            "write it in international E.164 form, e.g. +34600111222"
+        )
 
 
 class InvalidEmailAddress(InvalidInput):
