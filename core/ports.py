@@ -15,6 +15,7 @@ from core.model import (
     Contact,
     Conversation,
     Customer,
+    DeliveryStatus,
     Message,
     Status,
     Tag,
@@ -50,6 +51,17 @@ class Link:
     external_id: str
     conversation_id: int | None
     message_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class EarlyReport:
+    """A delivery report that arrived before the send it describes was recorded."""
+
+    surface: str
+    provider_message_id: str
+    status: DeliveryStatus
+    error_code: str | None = None
+    error_text: str | None = None
 
 
 @dataclass(slots=True)
@@ -131,6 +143,7 @@ class LinkRepository(Protocol):
 
     async def find(self, surface: str, external_id: str) -> Link | None: ...
     async def find_any(self, surface: str, external_ids: Sequence[str]) -> Link | None: ...
+    async def for_conversation(self, conversation_id: int, surface: str) -> list[Link]: ...
 
 
 class Outbox(Protocol):
@@ -142,8 +155,29 @@ class ActivityLog(Protocol):
     async def for_conversation(self, conversation_id: int) -> list[Activity]: ...
 
 
+class EarlyReports(Protocol):
+    async def add(self, report: EarlyReport, at: datetime) -> None: ...
+    async def take(self, surface: str, provider_message_id: str) -> list[EarlyReport]:
+        """Return and forget the reports waiting for this provider message id."""
+        ...
+
+
+class SyncState(Protocol):
+    """Small per-account cursors of the channel bridges (JSON-able dicts)."""
+
+    async def get(self, account: str, key: str) -> dict | None: ...
+    async def put(self, account: str, key: str, value: dict, at: datetime) -> None: ...
+
+
 class MetricsSource(Protocol):
     async def facts(self, start: datetime, end: datetime) -> MetricsFacts: ...
+
+
+class FileStore(Protocol):
+    """Bytes of attachments (customer media, staff uploads), addressed by an opaque key."""
+
+    async def put(self, data: bytes, filename: str, content_type: str) -> str: ...
+    async def get(self, key: str) -> bytes: ...
 
 
 class UnitOfWork(Protocol):
@@ -159,6 +193,8 @@ class UnitOfWork(Protocol):
     outbox: Outbox
     activity: ActivityLog
     metrics: MetricsSource
+    early_reports: EarlyReports
+    sync_state: SyncState
 
     async def __aenter__(self) -> UnitOfWork: ...
     async def __aexit__(self, *exc: object) -> None:

@@ -245,3 +245,28 @@ activity = Table(
     Column("at", UTCDateTime, nullable=False),
     Index(None, "conversation_id", "id"),
 )
+
+# Delivery reports that arrived before the send that they describe was recorded (providers
+# may report "delivered" before our own commit of the provider id); applied by mark_sent.
+early_delivery_reports = Table(
+    "early_delivery_reports",
+    metadata,
+    _pk(),
+    Column("surface", String(50), nullable=False),
+    Column("provider_message_id", String(500), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("error_code", String(100), nullable=True),
+    Column("error_text", Text, nullable=True),
+    Column("received_at", UTCDateTime, nullable=False),
+    UniqueConstraint("surface", "provider_message_id", "status"),
+)
+
+# Per-account cursors of the channel bridges (e.g. IMAP folder, UIDVALIDITY, last UID).
+sync_state = Table(
+    "sync_state",
+    metadata,
+    Column("account", String(100), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("value", JsonDoc, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)

@@ -10,10 +10,12 @@ from storage.repositories import (
     SqlContactRepository,
     SqlConversationRepository,
     SqlCustomerRepository,
+    SqlEarlyReports,
     SqlLinkRepository,
     SqlMessageRepository,
     SqlMetricsSource,
     SqlOutbox,
+    SqlSyncState,
     SqlTagRepository,
     SqlTeamRepository,
     SqlTemplateRepository,
@@ -55,6 +57,8 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(conn)
         self.activity = SqlActivityLog(conn)
         self.metrics = SqlMetricsSource(conn)
+        self.early_reports = SqlEarlyReports(conn)
+        self.sync_state = SqlSyncState(conn)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

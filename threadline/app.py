@@ -38,6 +38,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None, *,
                   docs_url=None, redoc_url=None)
     app.state.runtime = rt
     app.state.settings = settings
+    for integration in rt.integrations:
+        if integration.router is not None:
+            app.include_router(integration.router)
 
     @app.get("/healthz")
     async def healthz() -> dict:

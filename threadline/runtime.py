@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.inbound import InboundMessage, InboundResult
 from core.usecases import Inbox
 from storage.engine import create_engine
+from storage.files import LocalFileStore
 from storage.outbox_store import OutboxStore
 from storage.uow import SqlUnitOfWorkFactory
 from threadline import migrations
@@ -27,6 +28,7 @@ from threadline.config import (
     sync_config,
 )
 from threadline.dispatcher import Dispatcher
+from threadline.integrations import Integration, build_integrations
 from threadline.leader import make_leader
 from threadline.metrics import Metrics
 from threadline.scheduler import LeaderScheduler, PeriodicJob, wake_snoozes_job
@@ -91,6 +93,11 @@ class Runtime:
         ], leader_check_seconds=max(1.0, interval))
         self._stop = asyncio.Event()
         self._dispatch_task: asyncio.Task | None = None
+        self.files = LocalFileStore(settings.files_dir)
+        self.integrations: list[Integration] = build_integrations(self)
+        for integration in self.integrations:
+            for kind, handler in integration.handlers.items():
+                self.dispatcher.register(kind, handler, integration.failure_hooks.get(kind))
 
     # -- features -----------------------------------------------------------------------
     def features(self):
@@ -145,9 +152,18 @@ class Runtime:
                 name="threadline-dispatcher")
         if scheduler and not self.scheduler.running:
             await self.scheduler.start()
+        for integration in self.integrations:
+            if integration.start is not None:
+                await integration.start()
 
     async def stop_workers(self) -> None:
         self._stop.set()
+        for integration in reversed(self.integrations):
+            if integration.stop is not None:
+                try:
+                    await integration.stop()
+                except Exception:
+                    log.exception("stopping integration %s failed", integration.name)
         task, self._dispatch_task = self._dispatch_task, None
         if task is not None:
             try:

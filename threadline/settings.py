@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     port: int = _env("THREADLINE_PORT", 8000, ge=0, le=65535)
     undo_send_seconds: float = _env("THREADLINE_UNDO_SEND_SECONDS", 10, ge=0)
     log_level: str = _env("THREADLINE_LOG_LEVEL", "INFO")
+    files_dir: str = _env("THREADLINE_FILES_DIR", "./threadline-files")
     dispatch_lease_seconds: float = _env("THREADLINE_DISPATCH_LEASE_SECONDS", 120, gt=0)
     dispatch_batch: int = _env("THREADLINE_DISPATCH_BATCH", 20, gt=0)
     dispatch_idle_seconds: float = _env("THREADLINE_DISPATCH_IDLE_SECONDS", 1.0, gt=0)

@@ -10,13 +10,14 @@ from core.model import Account
 from core.ports import UnitOfWorkFactory
 from core.usecases.base import InboxContext
 from core.usecases.customers import CustomerUseCases, ImportReport
+from core.usecases.delivery import DeliveryUseCases, OutboundContext
 from core.usecases.directory import DirectoryUseCases
 from core.usecases.inbound import InboundUseCases
 from core.usecases.outbound import OutboundUseCases
 from core.usecases.queries import ConversationDetails, QueryUseCases
 from core.usecases.triage import TriageUseCases
 
-__all__ = ["ConversationDetails", "ImportReport", "Inbox", "InboxContext"]
+__all__ = ["ConversationDetails", "ImportReport", "Inbox", "InboxContext", "OutboundContext"]
 
 
 class Inbox(
@@ -26,6 +27,7 @@ class Inbox(
     QueryUseCases,
     CustomerUseCases,
     DirectoryUseCases,
+    DeliveryUseCases,
 ):
     """The single entry point adapters call: bridges, front ends, CLI and workers."""
 

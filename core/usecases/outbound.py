@@ -19,7 +19,7 @@ from core.model import (
     MessageKind,
     Status,
 )
-from core.ports import Link, UnitOfWork
+from core.ports import EarlyReport, Link, UnitOfWork
 from core.rules import next_delivery_status, on_staff_reply, require_free_form_allowed
 from core.templates import missing_values, render
 from core.usecases.base import UseCaseBase
@@ -145,10 +145,15 @@ class OutboundUseCases(UseCaseBase):
         error_code: str | None = None,
         error_text: str | None = None,
     ) -> bool:
+        """Returns False when nothing changed; a report for an id not recorded yet (the
+        provider can be faster than our commit) is kept and applied by mark_sent."""
         async with self.ctx.uow_factory() as uow:
             link = await uow.links.find(surface, provider_message_id)
             if link is None or link.message_id is None:
-                raise NotFound(f"{surface} message", provider_message_id)
+                report = EarlyReport(surface, provider_message_id, status, error_code, error_text)
+                await uow.early_reports.add(report, self.clock.now())
+                await uow.commit()
+                return False
             message = await self._message(uow, link.message_id)
             changed = await self._apply_delivery(uow, message, status, error_code, error_text)
             await uow.commit()
@@ -162,6 +167,10 @@ class OutboundUseCases(UseCaseBase):
                 Link(surface, provider_message_id, message.conversation_id, message.id)
             )
             await self._apply_delivery(uow, message, DeliveryStatus.SENT, None, None)
+            for early in await uow.early_reports.take(surface, provider_message_id):
+                await self._apply_delivery(
+                    uow, message, early.status, early.error_code, early.error_text
+                )
             await uow.commit()
 
     # -- helpers -------------------------------------------------------------------------

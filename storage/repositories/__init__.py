@@ -1,5 +1,6 @@
 """Repositories implementing core.ports against one AsyncConnection (SQLAlchemy Core)."""
 
+from storage.repositories.bridge_state import SqlEarlyReports, SqlSyncState
 from storage.repositories.catalog import SqlTagRepository, SqlTemplateRepository
 from storage.repositories.conversations import SqlConversationRepository, UnknownTags
 from storage.repositories.links import SqlLinkRepository
@@ -19,10 +20,12 @@ __all__ = [
     "SqlContactRepository",
     "SqlConversationRepository",
     "SqlCustomerRepository",
+    "SqlEarlyReports",
     "SqlLinkRepository",
     "SqlMessageRepository",
     "SqlMetricsSource",
     "SqlOutbox",
+    "SqlSyncState",
     "SqlTagRepository",
     "SqlTeamRepository",
     "SqlTemplateRepository",

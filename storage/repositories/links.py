@@ -53,6 +53,15 @@ class SqlLinkRepository(Repository):
         return next((found[i] for i in wanted if i in found), None)
 
 
+    async def for_conversation(self, conversation_id: int, surface: str) -> list[Link]:
+        stmt = (
+            select(links)
+            .where(links.c.conversation_id == conversation_id, links.c.surface == surface)
+            .order_by(links.c.id)
+        )
+        return [link_from_row(row) for row in await self.conn.execute(stmt)]
+
+
 def _claim(dialect_insert):
     return dialect_insert(links).on_conflict_do_nothing(
         index_elements=[links.c.surface, links.c.external_id]

@@ -148,5 +148,39 @@ async def test_delivery_status_is_monotone_and_failed_keeps_the_error(inbox):
         "131026",
         "Message undeliverable",
     )
+
+
+
+async def test_report_before_the_send_is_recorded_is_applied_by_mark_sent(inbox):
+    r = await inbox.receive(wa_msg())
+    m = await inbox.reply(r.conversation_id, "fast", ANA)
+    early = inbox.record_delivery_by_provider_id
+    assert not await early("whatsapp_cloud", "wamid.fast", DeliveryStatus.DELIVERED)
+    assert not await early("whatsapp_cloud", "wamid.fast", DeliveryStatus.DELIVERED)  # again
+    await inbox.mark_sent(m.id, "whatsapp_cloud", "wamid.fast")
+    (sent,) = [x for x in await inbox.thread(r.conversation_id) if x.id == m.id]
+    assert sent.delivery_status is DeliveryStatus.DELIVERED
+    assert await early("whatsapp_cloud", "wamid.fast", DeliveryStatus.READ)
+
+
+async def test_outbound_context_for_an_email_reply(inbox):
+    root = await inbox.receive(email_msg(mid="<root@x>"))
+    await inbox.receive(email_msg(mid="<r1@x>", in_reply_to="<root@x>"))
+    m = await inbox.reply(root.conversation_id, "Thanks", ANA)
+    ctx = await inbox.outbound_context(m.id)
+    assert ctx.still_queued and ctx.account.id == "mail"
+    assert ctx.contact.address == "ana@example.com"
+    assert ctx.thread_ids == ["<root@x>", "<r1@x>"]
+    await inbox.mark_sent(m.id, "email", "<out1@shop.test>")
+    assert not (await inbox.outbound_context(m.id)).still_queued
+    note = await inbox.add_note(root.conversation_id, "internal", ANA)
+    assert not (await inbox.outbound_context(note.id)).still_queued
     with pytest.raises(NotFound):
-        await inbox.record_delivery_by_provider_id("whatsapp_cloud", "wamid.x", DeliveryStatus.READ)
+        await inbox.outbound_context(9999)
+
+
+async def test_sync_state_round_trip(inbox):
+    assert await inbox.load_sync_state("mail", "INBOX") is None
+    await inbox.save_sync_state("mail", "INBOX", {"uidvalidity": 7, "last_uid": 40})
+    await inbox.save_sync_state("mail", "INBOX", {"uidvalidity": 7, "last_uid": 41})
+    assert await inbox.load_sync_state("mail", "INBOX") == {"uidvalidity": 7, "last_uid": 41}

@@ -1,0 +1,31 @@
+"""The send path every channel bridge shares: load what to send, send it once, record it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from core.delivery import PermanentError
+from core.model import DeliveryStatus
+from core.usecases import Inbox, OutboundContext
+
+# Sends the message and returns the provider's message id. Raises core.delivery errors.
+SendFunction = Callable[[OutboundContext], Awaitable[str]]
+
+
+def send_handlers(
+    inbox: Inbox, surface: str, send: SendFunction
+) -> tuple[Callable[[Any], Awaitable[None]], Callable[[Any, PermanentError], Awaitable[None]]]:
+    async def handle(row) -> None:
+        ctx = await inbox.outbound_context(int(row.payload["message_id"]))
+        if not ctx.still_queued:  # withdrawn (undo) or already recorded as sent
+            return
+        provider_id = await send(ctx)
+        await inbox.mark_sent(ctx.message.id, surface, provider_id)
+
+    async def on_permanent_failure(row, error: PermanentError) -> None:
+        await inbox.record_delivery(
+            int(row.payload["message_id"]), DeliveryStatus.FAILED, error.code, error.text
+        )
+
+    return handle, on_permanent_failure
