@@ -36,6 +36,23 @@ class AccountConfig(_Strict):
     address: str = ""
     name: str = ""
     slack_channel: str | None = None
+    # Per-account values of provider settings, by their environment names
+    # (e.g. EMAIL_IMAP_HOST, WHATSAPP_CLOUD_TOKEN): several mailboxes or numbers.
+    settings: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("settings")
+    @classmethod
+    def _known_settings(cls, v: dict[str, str]) -> dict[str, str]:
+        from threadline.settings import Settings
+
+        known = {
+            (f.validation_alias.choices[0] if f.validation_alias else name).upper()
+            for name, f in Settings.model_fields.items()
+        }
+        unknown = sorted(k for k in v if k.upper() not in known)
+        if unknown:
+            raise ValueError(f"unknown setting(s) {', '.join(unknown)}")
+        return {k.upper(): str(val) for k, val in v.items()}
 
     @field_validator("provider")
     @classmethod
@@ -268,6 +285,25 @@ def build_accounts(cfg: ThreadlineConfig, settings: Settings) -> dict[str, Accou
                                 settings.twilio_whatsapp_from.removeprefix("whatsapp:"),
                                 "WhatsApp (Twilio)", default_channel)
     return out
+
+
+def settings_for_account(cfg: ThreadlineConfig, settings: Settings, account_id: str) -> Settings:
+    """The process settings with this account's overrides applied (env names as keys)."""
+    for account in cfg.accounts:
+        if account.id == account_id and account.settings:
+            return Settings.model_validate(
+                {**settings.model_dump(by_alias=False), **{
+                    _field_for_env(k): v for k, v in account.settings.items()}}
+            )
+    return settings
+
+
+def _field_for_env(env_name: str) -> str:
+    for name, f in Settings.model_fields.items():
+        alias = f.validation_alias.choices[0] if f.validation_alias else name
+        if str(alias).upper() == env_name.upper():
+            return name
+    raise KeyError(env_name)
 
 
 def effective_timezone(cfg: ThreadlineConfig, settings: Settings) -> ZoneInfo:

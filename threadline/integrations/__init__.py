@@ -1,7 +1,7 @@
 """Plug-in points for channel bridges and staff front ends.
 
-Each integration module has `build(runtime) -> Integration | None` (None when its settings
-are not there). The runtime registers the outbox handlers, the app mounts the routers and
+Each public module in this package has `build(runtime) -> Integration | None` (None when
+its settings are not there); modules are discovered, so adding one needs no edit here. The runtime registers the outbox handlers, the app mounts the routers and
 the lifespan starts and stops the background tasks (IMAP sync, Socket Mode, ...).
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import pkgutil
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -31,13 +32,14 @@ class Integration:
     stop: Callable[[], Awaitable[None]] | None = None
 
 
-# Module names under threadline.integrations; each has build(runtime).
-MODULES: tuple[str, ...] = ()
+def discover() -> list[str]:
+    """Public modules of this package, sorted: each is one integration."""
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
 
 
-def build_integrations(runtime: Runtime, modules: tuple[str, ...] = MODULES) -> list[Integration]:
+def build_integrations(runtime: Runtime, modules: list[str] | None = None) -> list[Integration]:
     built = []
-    for name in modules:
+    for name in discover() if modules is None else modules:
         module = importlib.import_module(f"threadline.integrations.{name}")
         integration = module.build(runtime)
         if integration is not None:
