@@ -97,3 +97,11 @@ class UnknownAccount(NotFound):
 
     def __init__(self, account: str) -> None:
         super().__init__("account", account)
+
+
+class TooLateToChange(DomainError):
+    code = "too_late"
+
+    def __init__(self, message_id: int, reason: str) -> None:
+        self.message_id = message_id
+        super().__init__(f"message {message_id} {reason}: it can no longer be changed")

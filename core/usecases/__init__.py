@@ -13,9 +13,11 @@ from core.usecases.customers import CustomerUseCases, ImportReport
 from core.usecases.delivery import DeliveryUseCases, OutboundContext
 from core.usecases.directory import DirectoryUseCases
 from core.usecases.inbound import InboundUseCases
+from core.usecases.links import LinkUseCases
 from core.usecases.outbound import OutboundUseCases
 from core.usecases.queries import ConversationDetails, QueryUseCases
 from core.usecases.triage import TriageUseCases
+from core.usecases.undo_send import UndoSendUseCases
 
 __all__ = ["ConversationDetails", "ImportReport", "Inbox", "InboxContext", "OutboundContext"]
 
@@ -28,6 +30,8 @@ class Inbox(
     CustomerUseCases,
     DirectoryUseCases,
     DeliveryUseCases,
+    LinkUseCases,
+    UndoSendUseCases,
 ):
     """The single entry point adapters call: bridges, front ends, CLI and workers."""
 

@@ -230,6 +230,8 @@ class OutboundUseCases(UseCaseBase):
                 delivery_status=DeliveryStatus.QUEUED,
                 template_name=template[0] if template else None,
                 template_values=dict(template[1]) if template else {},
+                # The undo-send window: until then staff may undo, edit or make it a note.
+                meta={"send_at": (now + delay).isoformat()} if delay else {},
             )
         )
         assert message.id is not None

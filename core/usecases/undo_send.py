@@ -1,0 +1,57 @@
+"""The undo-send window: a queued reply can be withdrawn, edited or turned into a note
+until its send time. The send handler re-reads the message and skips anything not queued."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from core.errors import InvalidInput, TooLateToChange
+from core.model import Actor, DeliveryStatus, Message, MessageKind
+from core.ports import UnitOfWork
+from core.usecases.base import UseCaseBase
+
+
+class UndoSendUseCases(UseCaseBase):
+    async def withdraw_reply(self, message_id: int, actor: Actor) -> Message:
+        """Undo: the reply is never sent; it stays visible to staff as a withdrawn note."""
+        return await self._change(message_id, actor, "reply_withdrawn", withdrawn=True)
+
+    async def reply_to_note(self, message_id: int, actor: Actor) -> Message:
+        """Make it a note: kept as a private note, never sent."""
+        return await self._change(message_id, actor, "reply_made_note")
+
+    async def edit_queued_reply(self, message_id: int, body: str, actor: Actor) -> Message:
+        if not (body or "").strip():
+            raise InvalidInput("an edited reply needs text")
+        async with self.ctx.uow_factory() as uow:
+            message = await self._changeable(uow, message_id)
+            message.body = body
+            await uow.messages.save(message)
+            await self._audit(uow, message.conversation_id, "reply_edited", actor,
+                              message_id=message.id)
+            await self._notify(uow, "message_changed", message.conversation_id,
+                               message_id=message.id)
+            await uow.commit()
+        return message
+
+    async def _change(self, message_id: int, actor: Actor, action: str, **meta) -> Message:
+        async with self.ctx.uow_factory() as uow:
+            message = await self._changeable(uow, message_id)
+            message.kind = MessageKind.NOTE
+            message.delivery_status = None
+            message.meta = {**message.meta, **meta}
+            await uow.messages.save(message)
+            await self._audit(uow, message.conversation_id, action, actor, message_id=message.id)
+            await self._notify(uow, "message_changed", message.conversation_id,
+                               message_id=message.id)
+            await uow.commit()
+        return message
+
+    async def _changeable(self, uow: UnitOfWork, message_id: int) -> Message:
+        message = await self._message(uow, message_id)
+        if not message.leaves_inbox or message.delivery_status is not DeliveryStatus.QUEUED:
+            raise TooLateToChange(message_id, "is not a queued reply")
+        send_at = message.meta.get("send_at")
+        if not send_at or datetime.fromisoformat(send_at) <= self.clock.now():
+            raise TooLateToChange(message_id, "is already on its way")
+        return message
