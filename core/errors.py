@@ -105,3 +105,13 @@ class TooLateToChange(DomainError):
     def __init__(self, message_id: int, reason: str) -> None:
         self.message_id = message_id
         super().__init__(f"message {message_id} {reason}: it can no longer be changed")
+
+
+class AlreadyRecorded(DomainError):
+    """The same external message (e.g. a redelivered Slack event) was already recorded."""
+
+    code = "already_recorded"
+
+    def __init__(self, surface: str, external_id: str) -> None:
+        self.surface, self.external_id = surface, external_id
+        super().__init__(f"{surface} {external_id} was already recorded")

@@ -6,7 +6,13 @@ from datetime import timedelta
 
 from core.addresses import normalize_address
 from core.effects import send_message
-from core.errors import InvalidInput, NotFound, TemplateRequired, TemplateVariablesMissing
+from core.errors import (
+    AlreadyRecorded,
+    InvalidInput,
+    NotFound,
+    TemplateRequired,
+    TemplateVariablesMissing,
+)
 from core.model import (
     Actor,
     Attachment,
@@ -33,14 +39,22 @@ class OutboundUseCases(UseCaseBase):
         actor: Actor,
         attachments: list[Attachment] | None = None,
         delay: timedelta = timedelta(0),
+        origin: tuple[str, str] | None = None,
     ) -> Message:
-        """Queue a free-form reply. `delay` holds it back (Slack's undo-send window)."""
+        """Queue a free-form reply. `delay` holds it back (Slack's undo-send window).
+
+        `origin` is the (surface, external id) of where staff wrote it, e.g. a Slack message:
+        linked in the same transaction, so a redelivered event cannot send twice.
+        """
         if not (body or "").strip() and not attachments:
             raise InvalidInput("a reply needs text or an attachment")
         async with self.ctx.uow_factory() as uow:
             conv = await self._conversation(uow, conversation_id)
             require_free_form_allowed(conv, self.clock.now())
-            message = await self._queue(uow, conv, body, actor, attachments or [], delay)
+            message = await self._queue(
+                uow, conv, body, actor, attachments or [], delay, origin=origin
+            )
+            await self._claim_origin(uow, origin, message)
             await self._audit(uow, conv.id, "replied", actor, message_id=message.id)
             await uow.commit()
         return message
@@ -64,15 +78,30 @@ class OutboundUseCases(UseCaseBase):
             await uow.commit()
         return message
 
-    async def add_note(self, conversation_id: int, body: str, actor: Actor) -> Message:
+    async def add_note(
+        self,
+        conversation_id: int,
+        body: str,
+        actor: Actor,
+        origin: tuple[str, str] | None = None,
+    ) -> Message:
         """A private note: stored and shown to staff, never sent to the customer."""
         if not (body or "").strip():
             raise InvalidInput("a note needs text")
         async with self.ctx.uow_factory() as uow:
             conv = await self._conversation(uow, conversation_id)
             note = await uow.messages.add(
-                Message(conv.id, Direction.OUT, MessageKind.NOTE, actor, body, self.clock.now())
+                Message(
+                    conv.id,
+                    Direction.OUT,
+                    MessageKind.NOTE,
+                    actor,
+                    body,
+                    self.clock.now(),
+                    meta={"origin": origin[0]} if origin else {},
+                )
             )
+            await self._claim_origin(uow, origin, note)
             await self._notify(uow, "message_added", conv.id, message_id=note.id)
             await uow.commit()
         return note
@@ -175,6 +204,15 @@ class OutboundUseCases(UseCaseBase):
 
     # -- helpers -------------------------------------------------------------------------
 
+    @staticmethod
+    async def _claim_origin(
+        uow: UnitOfWork, origin: tuple[str, str] | None, message: Message
+    ) -> None:
+        if origin and not await uow.links.claim(
+            Link(origin[0], origin[1], message.conversation_id, message.id)
+        ):
+            raise AlreadyRecorded(origin[0], origin[1])
+
     async def _apply_delivery(
         self,
         uow: UnitOfWork,
@@ -215,8 +253,13 @@ class OutboundUseCases(UseCaseBase):
         attachments: list[Attachment],
         delay: timedelta,
         template: tuple[str, dict[str, str]] | None = None,
+        origin: tuple[str, str] | None = None,
     ) -> Message:
         now = self.clock.now()
+        meta: dict = {"origin": origin[0]} if origin else {}
+        if delay:
+            # The undo-send window: until then staff may undo, edit or make it a note.
+            meta["send_at"] = (now + delay).isoformat()
         assert conv.id is not None
         message = await uow.messages.add(
             Message(
@@ -230,8 +273,7 @@ class OutboundUseCases(UseCaseBase):
                 delivery_status=DeliveryStatus.QUEUED,
                 template_name=template[0] if template else None,
                 template_values=dict(template[1]) if template else {},
-                # The undo-send window: until then staff may undo, edit or make it a note.
-                meta={"send_at": (now + delay).isoformat()} if delay else {},
+                meta=meta,
             )
         )
         assert message.id is not None

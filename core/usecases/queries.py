@@ -50,6 +50,10 @@ class QueryUseCases(UseCaseBase):
             activity = await uow.activity.for_conversation(conversation_id)
         return ConversationDetails(conv, contact, customer, assignee, messages, activity)
 
+    async def message(self, message_id: int) -> Message:
+        async with self.ctx.uow_factory() as uow:
+            return await self._message(uow, message_id)
+
     async def thread(self, conversation_id: int) -> list[Message]:
         async with self.ctx.uow_factory() as uow:
             await self._conversation(uow, conversation_id)

@@ -27,10 +27,12 @@ class UndoSendUseCases(UseCaseBase):
             message = await self._changeable(uow, message_id)
             message.body = body
             await uow.messages.save(message)
-            await self._audit(uow, message.conversation_id, "reply_edited", actor,
-                              message_id=message.id)
-            await self._notify(uow, "message_changed", message.conversation_id,
-                               message_id=message.id)
+            await self._audit(
+                uow, message.conversation_id, "reply_edited", actor, message_id=message.id
+            )
+            await self._notify(
+                uow, "message_changed", message.conversation_id, message_id=message.id
+            )
             await uow.commit()
         return message
 
@@ -42,8 +44,9 @@ class UndoSendUseCases(UseCaseBase):
             message.meta = {**message.meta, **meta}
             await uow.messages.save(message)
             await self._audit(uow, message.conversation_id, action, actor, message_id=message.id)
-            await self._notify(uow, "message_changed", message.conversation_id,
-                               message_id=message.id)
+            await self._notify(
+                uow, "message_changed", message.conversation_id, message_id=message.id
+            )
             await uow.commit()
         return message
 

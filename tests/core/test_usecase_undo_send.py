@@ -63,3 +63,19 @@ async def test_links_claim_find_and_list(inbox):
     assert [x.external_id for x in await inbox.links_of(r.conversation_id, "slack:card")] == [
         "C1:1.0001"]
     assert await inbox.find_link("slack:card", "nope") is None
+
+
+async def test_origin_is_linked_with_the_reply_and_a_redelivery_is_refused(inbox, outbox):
+    from core.errors import AlreadyRecorded
+
+    r = await inbox.receive(wa_msg())
+    m = await inbox.reply(r.conversation_id, "hi", ANA, origin=("slack:msg", "C1:2.0001"))
+    assert m.meta["origin"] == "slack:msg"
+    assert (await inbox.find_link("slack:msg", "C1:2.0001")).message_id == m.id
+    before = await outbox.rows()
+    with pytest.raises(AlreadyRecorded):
+        await inbox.reply(r.conversation_id, "hi", ANA, origin=("slack:msg", "C1:2.0001"))
+    assert await outbox.rows() == before
+    assert [x.id for x in await inbox.thread(r.conversation_id)][-1] == m.id
+    note = await inbox.add_note(r.conversation_id, "n", ANA, origin=("slack:msg", "C1:2.0002"))
+    assert (await inbox.message(note.id)).meta == {"origin": "slack:msg"}
