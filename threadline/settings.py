@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, field_validator
@@ -69,6 +70,11 @@ class Settings(BaseSettings):
     slack_app_token: str | None = _env("SLACK_APP_TOKEN", secret=True)
     slack_api_url: str = _env("SLACK_API_URL", "https://slack.com/api/")
     slack_channel: str | None = _env("SLACK_CHANNEL")
+    # chat.postMessage pacing per channel (Slack allows about 1/s with short bursts).
+    slack_posts_per_second: float = _env("SLACK_POSTS_PER_SECOND", 1.0, gt=0)
+    slack_post_burst: int = _env("SLACK_POST_BURST", 3, ge=1)
+    # Comma-separated Slack user ids allowed to act; empty: anyone in the inbox channels.
+    slack_allowed_users: str = _env("SLACK_ALLOWED_USERS", "")
 
     # -- WhatsApp: Meta Cloud API -----------------------------------------------------------
     whatsapp_cloud_token: str | None = _env("WHATSAPP_CLOUD_TOKEN", secret=True)
@@ -96,6 +102,19 @@ class Settings(BaseSettings):
     email_smtp_password: str | None = _env("EMAIL_SMTP_PASSWORD", secret=True)
     email_smtp_starttls: bool = _env("EMAIL_SMTP_STARTTLS", True)
     email_address: str | None = _env("EMAIL_ADDRESS")
+    email_auth: Literal["password", "xoauth2_google", "xoauth2_microsoft"] = _env(
+        "EMAIL_AUTH", "password")
+    email_oauth_client_id: str | None = _env("EMAIL_OAUTH_CLIENT_ID")
+    email_oauth_client_secret: str | None = _env("EMAIL_OAUTH_CLIENT_SECRET", secret=True)
+    email_oauth_refresh_token: str | None = _env("EMAIL_OAUTH_REFRESH_TOKEN", secret=True)
+    email_oauth_token_url: str | None = _env("EMAIL_OAUTH_TOKEN_URL")
+    email_imap_folder: str = _env("EMAIL_IMAP_FOLDER", "INBOX")
+    email_imap_idle: bool = _env("EMAIL_IMAP_IDLE", True)
+    email_poll_seconds: float = _env("EMAIL_POLL_SECONDS", 60, gt=0)
+    email_lookback_days: int = _env("EMAIL_LOOKBACK_DAYS", 14, ge=0)
+    email_from_name: str | None = _env("EMAIL_FROM_NAME")
+    email_sent_folder: str | None = _env("EMAIL_SENT_FOLDER")
+    email_max_attachment_mb: float = _env("EMAIL_MAX_ATTACHMENT_MB", 25, gt=0)
 
     # -- AI analysis ------------------------------------------------------------------------
     openai_api_key: str | None = _env("OPENAI_API_KEY", secret=True)

@@ -32,6 +32,26 @@ class DirectoryUseCases(UseCaseBase):
             await uow.commit()
         return result
 
+    async def provision_slack_agent(
+        self, slack_user_id: str, name: str, email: str | None
+    ) -> Agent:
+        """A Slack user acting for the first time: link to the configured agent with that
+        email (keeping its role), or create a plain agent."""
+        async with self.ctx.uow_factory() as uow:
+            agent = await uow.agents.by_slack_id(slack_user_id)
+            if agent is None and email:
+                agent = await uow.agents.by_email(email)
+            if agent is None:
+                agent = await uow.agents.add(
+                    Agent(name=name or slack_user_id, email=email, slack_user_id=slack_user_id)
+                )
+            elif agent.slack_user_id != slack_user_id:
+                agent.slack_user_id = slack_user_id
+                await uow.agents.save(agent)
+            await self._audit(uow, None, "agent_provisioned", Actor.system(), agent_id=agent.id)
+            await uow.commit()
+        return agent
+
     async def agent_by_slack_id(self, slack_user_id: str) -> Agent | None:
         async with self.ctx.uow_factory() as uow:
             return await uow.agents.by_slack_id(slack_user_id)

@@ -127,3 +127,15 @@ async def test_link_customer_history_and_later_conversations(inbox):
         await inbox.link_customer(first.conversation_id, 77, SYS)
     with pytest.raises(NotFound):
         await inbox.customer_history(77)
+
+
+async def test_slack_user_links_to_the_configured_agent_keeping_its_role(inbox):
+    from core.model import Role
+
+    boss = await inbox.upsert_agent(Agent("Boss", "boss@shop.test", role=Role.MANAGER), SYS)
+    linked = await inbox.provision_slack_agent("U77", "Boss B.", "boss@shop.test")
+    assert linked.id == boss.id and linked.role is Role.MANAGER
+    assert (await inbox.agent_by_slack_id("U77")).id == boss.id
+    fresh = await inbox.provision_slack_agent("U78", "New Person", None)
+    assert fresh.id != boss.id and fresh.role is Role.AGENT
+    assert (await inbox.provision_slack_agent("U78", "x", None)).id == fresh.id

@@ -1,0 +1,1 @@
+"""Slack front end: every conversation a thread, every triage action a button."""

@@ -1,0 +1,101 @@
+"""Slack Web API calls used by the mirror, with Slack's errors mapped to the dispatcher's.
+
+A 429 becomes RetryAfter (with Slack's Retry-After), 5xx and network trouble become
+TransientError, everything else (bad channel, revoked token, invalid blocks) is permanent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.slack.pacing import ChannelPacer
+from core.delivery import PermanentError, RetryAfter, TransientError
+
+log = logging.getLogger("threadline.slack")
+
+_TRANSIENT_ERRORS = {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+
+
+def map_slack_error(exc: BaseException) -> Exception:
+    if isinstance(exc, SlackApiError):
+        status = getattr(exc.response, "status_code", 200)
+        error = (exc.response.get("error") if hasattr(exc.response, "get") else None) or "error"
+        headers = getattr(exc.response, "headers", {}) or {}
+        if status == 429 or error == "ratelimited":
+            retry_after = headers.get("Retry-After") or headers.get("retry-after") or 1
+            return RetryAfter(float(retry_after), "Slack rate limit", "429")
+        if status >= 500 or error in _TRANSIENT_ERRORS:
+            return TransientError(f"Slack answered {status}: {error}", str(status))
+        return PermanentError(f"Slack refused the call: {error}", error)
+    if isinstance(exc, aiohttp.ClientError | asyncio.TimeoutError | OSError):
+        return TransientError(f"Slack unreachable: {type(exc).__name__}: {exc}", "network")
+    return exc if isinstance(exc, Exception) else RuntimeError(str(exc))
+
+
+class SlackGateway:
+    def __init__(self, client: AsyncWebClient, pacer: ChannelPacer) -> None:
+        self.client, self.pacer = client, pacer
+
+    async def _call(self, fn: Callable[..., Awaitable[Any]], paced: str | None = None, **kw):
+        try:
+            return await fn(**kw)
+        except Exception as exc:
+            mapped = map_slack_error(exc)
+            if isinstance(mapped, RetryAfter) and paced:
+                self.pacer.penalise(paced, mapped.seconds)
+            raise mapped from exc
+
+    async def post(self, channel: str, *, text: str, blocks: list | None = None,
+                   thread_ts: str | None = None, **extra) -> str:
+        await self.pacer.wait(channel)
+        response = await self._call(
+            self.client.chat_postMessage, channel, channel=channel, text=text, blocks=blocks,
+            thread_ts=thread_ts, unfurl_links=False, unfurl_media=False, **extra,
+        )
+        return response["ts"]
+
+    async def update(self, channel: str, ts: str, *, text: str, blocks: list | None) -> None:
+        await self._call(self.client.chat_update, channel=channel, ts=ts, text=text,
+                         blocks=blocks)
+
+    async def react(self, channel: str, ts: str, name: str) -> None:
+        try:
+            await self._call(self.client.reactions_add, channel=channel, timestamp=ts, name=name)
+        except PermanentError as exc:
+            if exc.code != "already_reacted":
+                raise
+
+    async def unreact(self, channel: str, ts: str, name: str) -> None:
+        try:
+            await self._call(self.client.reactions_remove, channel=channel, timestamp=ts,
+                             name=name)
+        except PermanentError as exc:
+            if exc.code != "no_reaction":
+                raise
+
+    async def upload(self, channel: str, thread_ts: str, data: bytes, filename: str,
+                     title: str | None = None) -> None:
+        await self.pacer.wait(channel)
+        await self._call(self.client.files_upload_v2, channel, channel=channel,
+                         thread_ts=thread_ts, file=data, filename=filename,
+                         title=title or filename)
+
+    async def permalink(self, channel: str, ts: str) -> str | None:
+        try:
+            response = await self._call(self.client.chat_getPermalink, channel=channel,
+                                        message_ts=ts)
+        except (PermanentError, TransientError):
+            return None
+        return response.get("permalink")
+
+    async def dm(self, user_id: str, *, text: str, blocks: list | None = None) -> None:
+        opened = await self._call(self.client.conversations_open, users=user_id)
+        channel = opened["channel"]["id"]
+        await self.post(channel, text=text, blocks=blocks)

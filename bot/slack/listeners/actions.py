@@ -1,0 +1,184 @@
+"""Buttons and menus on cards, undo-send controls, App Home tabs, message shortcuts.
+
+Every listener acks first (Slack wants an answer within 3 s), then does the work.
+"""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.slack.listeners.common import conversation_for, guarded, tell
+from bot.slack.listeners.home import publish_home
+from bot.slack.listeners.modals import open_modal
+from bot.slack.services import SlackServices
+from bot.slack.views import ids
+from bot.slack.views import thread as thread_views
+from core.snooze import parse_preset
+
+CARD_MODALS = {
+    ids.ASSIGN_OPEN: "assign",
+    ids.TAGS_OPEN: "tags",
+    ids.TEMPLATE_OPEN: "template",
+    ids.NOTE_OPEN: "note",
+    ids.LINK_CUSTOMER_OPEN: "link_customer",
+    ids.PROFILE_OPEN: "profile",
+}
+SHORTCUTS = {
+    ids.SHORTCUT_NOTE: "note",
+    ids.SHORTCUT_SNOOZE: "snooze",
+    ids.SHORTCUT_TAGS: "tags",
+    ids.SHORTCUT_TEMPLATE: "template",
+}
+
+
+def _where(body: dict) -> tuple[str | None, str, str | None]:
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+        "channel_id")
+    message = body.get("message") or {}
+    return channel, body["user"]["id"], message.get("thread_ts") or message.get("ts")
+
+
+def register(app: AsyncApp, s: SlackServices) -> None:
+    async def allowed(client: AsyncWebClient, body: dict) -> bool:
+        channel, user, thread_ts = _where(body)
+        reason = s.identity.refusal(user, channel)
+        if reason:
+            await tell(client, channel, user, reason, thread_ts)
+        return reason is None
+
+    async def assign_me(conv_id, actor, user, client):
+        return await s.inbox.assign(conv_id, actor, agent_id=actor.id)
+
+    async def resolve(conv_id, actor, user, client):
+        return await s.inbox.resolve(conv_id, actor)
+
+    async def reopen(conv_id, actor, user, client):
+        return await s.inbox.reopen(conv_id, actor)
+
+    async def undo(message_id, actor, user, client):
+        return await s.inbox.withdraw_reply(message_id, actor)
+
+    async def make_note(message_id, actor, user, client):
+        return await s.inbox.reply_to_note(message_id, actor)
+
+    for action_id, run in ((ids.ASSIGN_ME, assign_me), (ids.RESOLVE, resolve),
+                           (ids.REOPEN, reopen), (ids.UNDO_SEND, undo),
+                           (ids.MAKE_NOTE, make_note)):
+        _register_simple(app, s, allowed, action_id, run)
+
+    for action_id, modal in CARD_MODALS.items():
+        _register_modal_button(app, s, allowed, action_id, modal)
+
+    @app.action(ids.SNOOZE_MENU)
+    async def snooze_menu(ack, body: dict, action: dict, client: AsyncWebClient) -> None:
+        await ack()
+        if not await allowed(client, body):
+            return
+        channel, user, thread_ts = _where(body)
+        conv_id, _, choice = action["selected_option"]["value"].partition(":")
+        if choice == "pick":
+            await open_modal(s, client, body["trigger_id"], "snooze", int(conv_id), user)
+            return
+        actor = await s.identity.actor(client, user)
+        await guarded(client, channel, user, s.inbox.snooze(
+            int(conv_id), actor, preset=parse_preset(choice)), thread_ts)
+
+    @app.action(ids.SHOW_FULL)
+    async def show_full(ack, body: dict, action: dict, client: AsyncWebClient) -> None:
+        await ack()
+        message = await s.inbox.message(int(action["value"]))
+        await client.views_open(trigger_id=body["trigger_id"], view=thread_views.full_message_modal(
+            message.subject or "Full message", message.body, message.id))
+
+    @app.action(ids.HOME_TAB)
+    async def home_tab(ack, body: dict, action: dict, client: AsyncWebClient) -> None:
+        await ack()
+        user = body["user"]["id"]
+        s.home_state.setdefault(user, {})["tab"] = action["value"]
+        await publish_home(s, client, user)
+
+    for action_id, key in ((ids.HOME_FILTER_STATUS, "status"),
+                           (ids.HOME_FILTER_CHANNEL, "channel"), (ids.HOME_FILTER_TAG, "tag")):
+        _register_home_filter(app, s, action_id, key)
+
+    @app.action(ids.OPEN_THREAD)
+    async def open_thread(ack) -> None:
+        await ack()  # a link button: Slack opens the URL itself
+
+    for callback_id, modal in SHORTCUTS.items():
+        _register_shortcut_modal(app, s, callback_id, modal)
+    for callback_id in (ids.SHORTCUT_ASSIGN_ME, ids.SHORTCUT_RESOLVE):
+        _register_shortcut_direct(app, s, callback_id)
+
+
+def _register_simple(app, s, allowed, action_id, run) -> None:
+    @app.action(action_id)
+    async def handler(ack, body: dict, action: dict, client: AsyncWebClient) -> None:
+        await ack()
+        if not await allowed(client, body):
+            return
+        channel, user, thread_ts = _where(body)
+        actor = await s.identity.actor(client, user)
+        await guarded(client, channel, user, run(int(action["value"]), actor, user, client),
+                      thread_ts)
+
+
+def _register_modal_button(app, s, allowed, action_id: str, modal: str) -> None:
+    @app.action(action_id)
+    async def handler(ack, body: dict, action: dict, client: AsyncWebClient) -> None:
+        await ack()
+        if not await allowed(client, body):
+            return
+        channel, user, thread_ts = _where(body)
+        await guarded(client, channel, user, open_modal(
+            s, client, body["trigger_id"], modal, int(action["value"]), user), thread_ts)
+
+
+def _register_home_filter(app, s, action_id: str, key: str) -> None:
+    @app.action(action_id)
+    async def handler(ack, body: dict, action: dict, client: AsyncWebClient) -> None:
+        await ack()
+        user = body["user"]["id"]
+        selected = (action.get("selected_option") or {}).get("value")
+        s.home_state.setdefault(user, {"tab": "mine"})[key] = (
+            None if selected in (None, "any") else selected)
+        await publish_home(s, client, user)
+
+
+async def _shortcut_conversation(s, client, shortcut: dict) -> tuple[int | None, str, str | None]:
+    channel = (shortcut.get("channel") or {}).get("id")
+    message = shortcut.get("message") or {}
+    user = shortcut["user"]["id"]
+    conv_id = await conversation_for(s, channel or "", message.get("ts", ""),
+                                     message.get("thread_ts"))
+    if conv_id is None:
+        await tell(client, channel, user, "This message is not part of a Threadline "
+                   "conversation.", message.get("thread_ts"))
+    elif reason := s.identity.refusal(user, channel):
+        await tell(client, channel, user, reason, message.get("thread_ts"))
+        conv_id = None
+    return conv_id, user, channel
+
+
+def _register_shortcut_modal(app, s, callback_id: str, modal: str) -> None:
+    @app.shortcut(callback_id)
+    async def handler(ack, shortcut: dict, client: AsyncWebClient) -> None:
+        await ack()
+        conv_id, user, channel = await _shortcut_conversation(s, client, shortcut)
+        if conv_id is not None:
+            await guarded(client, channel, user, open_modal(
+                s, client, shortcut["trigger_id"], modal, conv_id, user))
+
+
+def _register_shortcut_direct(app, s, callback_id: str) -> None:
+    @app.shortcut(callback_id)
+    async def handler(ack, shortcut: dict, client: AsyncWebClient) -> None:
+        await ack()
+        conv_id, user, channel = await _shortcut_conversation(s, client, shortcut)
+        if conv_id is None:
+            return
+        actor = await s.identity.actor(client, user)
+        call = (s.inbox.assign(conv_id, actor, agent_id=actor.id)
+                if callback_id == ids.SHORTCUT_ASSIGN_ME else s.inbox.resolve(conv_id, actor))
+        await guarded(client, channel, user, call)

@@ -1,0 +1,54 @@
+"""Helpers shared by listeners: find the conversation behind a Slack message, report errors."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.slack.mirror import CARD, ref
+from bot.slack.services import SlackServices
+from bot.slack.views import thread as thread_views
+from core.errors import DomainError
+
+log = logging.getLogger("threadline.slack")
+
+
+async def conversation_for(
+    services: SlackServices, channel: str, ts: str, thread_ts: str | None
+) -> int | None:
+    """The conversation whose card is this message or the parent of its thread."""
+    for candidate in (thread_ts, ts):
+        if candidate:
+            link = await services.inbox.find_link(CARD, ref(channel, candidate))
+            if link is not None:
+                return link.conversation_id
+    return None
+
+
+async def tell(client: AsyncWebClient, channel: str | None, user: str, text: str,
+               thread_ts: str | None = None) -> None:
+    """An ephemeral note to one user (errors, refusals, confirmations)."""
+    if not channel:
+        try:
+            opened = await client.conversations_open(users=user)
+            channel = opened["channel"]["id"]
+        except Exception:
+            log.warning("could not tell %s: %s", user, text)
+            return
+    try:
+        await client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts,
+                                        **thread_views.error_message(text))
+    except Exception:
+        log.warning("could not post an ephemeral note to %s in %s", user, channel,
+                    exc_info=True)
+
+
+async def guarded(client: AsyncWebClient, channel: str | None, user: str, coro,
+                  thread_ts: str | None = None):
+    """Run a core call; a domain error becomes an ephemeral explanation, not a crash."""
+    try:
+        return await coro
+    except DomainError as exc:
+        await tell(client, channel, user, str(exc), thread_ts)
+        return None

@@ -1,0 +1,67 @@
+"""App Home: the agent's own inbox with tabs Mine / Unassigned / All, filters and counts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.slack.mirror import CARD, split_ref
+from bot.slack.services import SlackServices
+from bot.slack.views import home as home_views
+from bot.slack.views.models import HomeView, StatsView
+from core.model import Channel, Status
+from core.ports import ViewQuery
+
+ROWS = 30
+
+
+async def permalink_for(s: SlackServices, conv_id: int) -> str | None:
+    links = await s.inbox.links_of(conv_id, CARD)
+    if not links:
+        return None
+    channel, ts = split_ref(links[0].external_id)
+    return s.permalink(channel, ts)
+
+
+async def rows_for(s: SlackServices, conversations) -> list:
+    contacts = await s.inbox.contacts([c.contact_id for c in conversations])
+    return [
+        s.presenter.row(c, contacts.get(c.contact_id), await permalink_for(s, c.id))
+        for c in conversations
+    ]
+
+
+async def stats_view(s: SlackServices, days: int) -> StatsView:
+    now = s.clock.now()
+    m = await s.inbox.metrics(now - timedelta(days=days), now)
+    return StatsView(
+        label=f"last {days} days", created=m.conversations_created,
+        resolved=m.conversations_resolved, first_response_avg_s=m.first_response_avg_s,
+        response_avg_s=m.response_avg_s, resolution_avg_s=m.resolution_avg_s,
+        resolution_rate=m.resolution_rate, backlog=m.backlog, by_channel=m.by_channel,
+    )
+
+
+async def publish_home(s: SlackServices, client: AsyncWebClient, user: str) -> None:
+    state = s.home_state.setdefault(user, {"tab": "mine"})
+    agent = await s.identity.agent(client, user)
+    filters = dict(
+        statuses=(Status(state["status"]),) if state.get("status") else (),
+        channel=Channel(state["channel"]) if state.get("channel") else None,
+        tags=(state["tag"],) if state.get("tag") else (),
+    )
+    counts = {
+        tab: await s.inbox.count_conversations(ViewQuery(tab, agent_id=agent.id, **filters))
+        for tab in ("mine", "unassigned", "all")
+    }
+    conversations = await s.inbox.list_conversations(
+        ViewQuery(state["tab"], agent_id=agent.id, limit=ROWS, **filters))
+    view = HomeView(
+        tab=state["tab"], counts=counts, rows=tuple(await rows_for(s, conversations)),
+        now=s.clock.now(), status_filter=state.get("status"),
+        channel_filter=state.get("channel"), tag_filter=state.get("tag"),
+        tag_options=tuple(t.name for t in await s.inbox.tags()),
+        stats=await stats_view(s, 7),
+    )
+    await client.views_publish(user_id=user, view=home_views.home_view(view))

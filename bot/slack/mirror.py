@@ -1,0 +1,204 @@
+"""Outbox handlers that mirror conversations into Slack: one card per conversation, one
+thread reply per message, the card updated on every change, delivery shown under replies.
+
+Mappings live in the link table (surfaces below), so a restart or a retry never loses or
+duplicates a thread. Rows arrive in per-conversation order (the outbox guarantees it).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from bot.slack.gateway import SlackGateway
+from bot.slack.presenter import Presenter
+from bot.slack.views import card as card_views
+from bot.slack.views import thread as thread_views
+from core.delivery import PermanentError
+from core.model import Direction, Message, MessageKind, Role
+from core.ports import FileStore
+from core.usecases import Inbox
+
+log = logging.getLogger("threadline.slack.mirror")
+
+CARD = "slack:card"  # "<channel>:<ts>" of the parent message -> conversation
+MSG = "slack:msg"  # "<channel>:<ts>" of a thread message -> message (mirrored or staff-written)
+STATUS = "slack:status"  # "<channel>:<ts>" of the bot's delivery line under a reply -> message
+FILE = "slack:file"  # "<message id>:<n>" once an attachment is uploaded
+URGENT = "slack:urgent"  # "<conversation id>" once managers were pinged
+
+DELIVERY_REACTIONS = {"sent": "outbox_tray", "delivered": "white_check_mark", "read": "eyes",
+                      "failed": "x"}
+
+
+def ref(channel: str, ts: str) -> str:
+    return f"{channel}:{ts}"
+
+
+def split_ref(external_id: str) -> tuple[str, str]:
+    channel, ts = external_id.split(":", 1)
+    return channel, ts
+
+
+class SlackMirror:
+    def __init__(
+        self,
+        inbox: Inbox,
+        gateway: SlackGateway,
+        presenter: Presenter,
+        files: FileStore,
+        channel_for_account: Callable[[str], str | None],
+    ) -> None:
+        self.inbox, self.slack, self.presenter = inbox, gateway, presenter
+        self.files, self.channel_for_account = files, channel_for_account
+
+    def handlers(self) -> dict:
+        return {
+            "slack:conversation_opened": self.conversation_opened,
+            "slack:message_added": self.message_added,
+            "slack:conversation_changed": self.conversation_changed,
+            "slack:snooze_ended": self.snooze_ended,
+            "slack:delivery_status": self.delivery_status,
+            "slack:message_changed": self.message_changed,
+        }
+
+    # -- handlers --------------------------------------------------------------------------
+
+    async def conversation_opened(self, row) -> None:
+        await self.ensure_card(int(row.payload["conversation_id"]))
+
+    async def message_added(self, row) -> None:
+        conv_id = int(row.payload["conversation_id"])
+        message = await self.inbox.message(int(row.payload["message_id"]))
+        channel, thread_ts = await self.ensure_card(conv_id)
+        if message.meta.get("origin") == MSG:
+            # Written in this thread by staff: Slack already shows it; add our status line.
+            if message.leaves_inbox:
+                await self._post_status(channel, thread_ts, message)
+            return
+        if await self._link_for(conv_id, MSG, message.id):
+            return  # mirrored before a crash or retry
+        details = await self.inbox.conversation(conv_id)
+        agents = {a.id: a for a in await self.inbox.agents()}
+        view = self.presenter.message(message, details.contact, agents)
+        if message.direction is Direction.IN:
+            payload = thread_views.customer_message(view)
+        elif message.kind is MessageKind.NOTE:
+            payload = thread_views.note_message(view)
+        elif message.kind is MessageKind.SYSTEM:
+            payload = thread_views.system_message(view)
+        elif message.kind is MessageKind.AI_ANALYSIS:
+            payload = thread_views.ai_analysis_message(view)
+        else:
+            payload = thread_views.outbound_message(view)
+        ts = await self.slack.post(channel, thread_ts=thread_ts, **payload)
+        await self.inbox.claim_link(MSG, ref(channel, ts), conv_id, message.id)
+        await self._upload_attachments(channel, thread_ts, message)
+        if message.leaves_inbox:
+            await self._post_status(channel, thread_ts, message)
+
+    async def conversation_changed(self, row) -> None:
+        conv_id = int(row.payload["conversation_id"])
+        channel, ts = await self.ensure_card(conv_id)
+        details = await self.inbox.conversation(conv_id)
+        view = await self.presenter.card(details)
+        await self.slack.update(channel, ts, **card_views.card_message(view))
+        if view.urgent and await self.inbox.claim_link(URGENT, str(conv_id), conv_id, None):
+            await self._ping_managers(channel, ts, view.contact_name)
+
+    async def snooze_ended(self, row) -> None:
+        conv_id = int(row.payload["conversation_id"])
+        channel, ts = await self.ensure_card(conv_id)
+        details = await self.inbox.conversation(conv_id)
+        slack_id = details.assignee.slack_user_id if details.assignee else None
+        await self.slack.post(channel, thread_ts=ts,
+                              **thread_views.snooze_ended_message(slack_id))
+
+    async def delivery_status(self, row) -> None:
+        conv_id = int(row.payload["conversation_id"])
+        message = await self.inbox.message(int(row.payload["message_id"]))
+        await self._refresh_status(conv_id, message)
+        reaction = DELIVERY_REACTIONS.get(row.payload.get("status", ""))
+        staff_written = await self._link_for(conv_id, MSG, message.id)
+        if reaction and staff_written and message.meta.get("origin") == MSG:
+            channel, ts = split_ref(staff_written)
+            await self.slack.react(channel, ts, reaction)
+
+    async def message_changed(self, row) -> None:
+        conv_id = int(row.payload["conversation_id"])
+        message = await self.inbox.message(int(row.payload["message_id"]))
+        if await self._refresh_status(conv_id, message):
+            return
+        mirrored = await self._link_for(conv_id, MSG, message.id)
+        if mirrored and message.direction is Direction.IN:  # e.g. a WhatsApp reaction
+            details = await self.inbox.conversation(conv_id)
+            view = self.presenter.message(message, details.contact, {})
+            payload = thread_views.customer_message(view)
+            payload.pop("username", None)
+            payload.pop("icon_emoji", None)
+            channel, ts = split_ref(mirrored)
+            await self.slack.update(channel, ts, text=payload["text"], blocks=payload["blocks"])
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    async def ensure_card(self, conv_id: int) -> tuple[str, str]:
+        """The (channel, ts) of the conversation's card, posting it first if needed."""
+        links = await self.inbox.links_of(conv_id, CARD)
+        if links:
+            return split_ref(links[0].external_id)
+        details = await self.inbox.conversation(conv_id)
+        channel = self.channel_for_account(details.conversation.account)
+        if not channel:
+            raise PermanentError(
+                f"no Slack channel for account {details.conversation.account!r}: set "
+                "SLACK_CHANNEL or the account's slack_channel", "no_channel")
+        view = await self.presenter.card(details)
+        ts = await self.slack.post(channel, **card_views.card_message(view))
+        await self.inbox.claim_link(CARD, ref(channel, ts), conv_id, None)
+        return channel, ts
+
+    async def _link_for(self, conv_id: int, surface: str, message_id: int) -> str | None:
+        for link in await self.inbox.links_of(conv_id, surface):
+            if link.message_id == message_id:
+                return link.external_id
+        return None
+
+    async def _post_status(self, channel: str, thread_ts: str, message: Message) -> None:
+        if await self._link_for(message.conversation_id, STATUS, message.id):
+            return
+        conv = (await self.inbox.conversation(message.conversation_id)).conversation
+        view = self.presenter.send_status(message, conv.channel.value)
+        ts = await self.slack.post(channel, thread_ts=thread_ts,
+                                   **thread_views.send_status_message(view))
+        await self.inbox.claim_link(STATUS, ref(channel, ts), message.conversation_id, message.id)
+
+    async def _refresh_status(self, conv_id: int, message: Message) -> bool:
+        status_ref = await self._link_for(conv_id, STATUS, message.id)
+        if not status_ref:
+            return False
+        conv = (await self.inbox.conversation(conv_id)).conversation
+        view = self.presenter.send_status(message, conv.channel.value)
+        channel, ts = split_ref(status_ref)
+        await self.slack.update(channel, ts, **thread_views.send_status_message(view))
+        return True
+
+    async def _upload_attachments(self, channel: str, thread_ts: str, message: Message) -> None:
+        for n, attachment in enumerate(message.attachments):
+            if attachment.storage_key is None:
+                continue  # too large or not downloaded: the message body says so
+            key = f"{message.id}:{n}"
+            if await self.inbox.find_link(FILE, key):
+                continue
+            data = await self.files.get(attachment.storage_key)
+            await self.slack.upload(channel, thread_ts, data, attachment.filename)
+            await self.inbox.claim_link(FILE, key, message.conversation_id, message.id)
+
+    async def _ping_managers(self, channel: str, ts: str, contact: str) -> None:
+        managers = [a.slack_user_id for a in await self.inbox.agents()
+                    if a.role in (Role.MANAGER, Role.ADMIN) and a.slack_user_id and a.active]
+        if not managers:
+            log.warning("conversation marked urgent but no manager has a Slack user id")
+            return
+        permalink = await self.slack.permalink(channel, ts)
+        await self.slack.post(channel, thread_ts=ts,
+                              **thread_views.urgent_ping_message(managers, contact, permalink))

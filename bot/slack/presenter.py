@@ -1,0 +1,128 @@
+"""Core objects -> Slack view models (names, Slack ids and times resolved here)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from bot.slack.views.models import (
+    AttachmentView,
+    CardView,
+    ConversationRow,
+    MessageView,
+    SendStatusView,
+    TagView,
+)
+from core.clock import Clock
+from core.model import Account, ActorType, Agent, Contact, Conversation, Message, MessageKind
+from core.rules import whatsapp_window_closes_at
+from core.usecases import ConversationDetails, Inbox
+
+URGENT_TAG = "urgent"
+
+
+def first_line(text: str, limit: int = 200) -> str:
+    for line in (text or "").splitlines():
+        if line.strip():
+            return line.strip()[:limit]
+    return ""
+
+
+def contact_name(contact: Contact | None) -> str:
+    if contact is None:
+        return "Unknown contact"
+    return contact.name or contact.address
+
+
+class Presenter:
+    def __init__(self, inbox: Inbox, accounts: Mapping[str, Account], clock: Clock) -> None:
+        self.inbox, self.accounts, self.clock = inbox, accounts, clock
+
+    async def card(self, details: ConversationDetails) -> CardView:
+        conv, contact = details.conversation, details.contact
+        colours = {t.name: t.colour for t in await self.inbox.tags()}
+        first_in = next((m for m in details.messages if m.direction.value == "in"), None)
+        account = self.accounts.get(conv.account)
+        return CardView(
+            conversation_id=conv.id,
+            channel=conv.channel.value,
+            account_name=account.name if account else conv.account,
+            contact_name=contact_name(contact),
+            contact_address=contact.address if contact else "",
+            status=conv.status.value,
+            now=self.clock.now(),
+            subject=conv.subject,
+            preview=first_line(first_in.body) if first_in else "",
+            customer_name=details.customer.name if details.customer else None,
+            assignee_slack_id=details.assignee.slack_user_id if details.assignee else None,
+            assignee_name=details.assignee.name if details.assignee else None,
+            tags=tuple(TagView(t, colours.get(t, "#9e9e9e")) for t in conv.tags),
+            snoozed_until=conv.snoozed_until,
+            window_closes_at=whatsapp_window_closes_at(conv),
+            last_activity_at=conv.last_activity_at,
+            urgent=URGENT_TAG in conv.tags,
+        )
+
+    def message(
+        self, message: Message, contact: Contact | None, agents: Mapping[int, Agent]
+    ) -> MessageView:
+        author = message.author
+        slack_id = None
+        if author.type is ActorType.CONTACT:
+            name = contact_name(contact)
+        elif author.type is ActorType.AGENT and isinstance(author.id, int) and author.id in agents:
+            agent = agents[author.id]
+            name, slack_id = agent.name, agent.slack_user_id
+        elif author.type is ActorType.AUTOMATION:
+            name = f"Automation {author.id}" if author.id else "Automation"
+        else:
+            name = "Threadline"
+        return MessageView(
+            message_id=message.id,
+            kind=message.kind.value,
+            direction=message.direction.value,
+            author_name=name,
+            body=message.body,
+            created_at=message.created_at,
+            author_slack_id=slack_id,
+            subject=message.subject if message.direction.value == "in" else None,
+            attachments=tuple(
+                AttachmentView(a.filename, a.content_type, a.size, a.storage_key is not None)
+                for a in message.attachments
+            ),
+            quoted=message.meta.get("quoted"),
+            reactions=tuple(message.meta.get("reactions", {}).values())
+            if isinstance(message.meta.get("reactions"), dict)
+            else tuple(message.meta.get("reactions", ())),
+        )
+
+    def send_status(self, message: Message, channel: str) -> SendStatusView:
+        from datetime import datetime
+
+        if message.kind is MessageKind.NOTE:
+            status = "withdrawn" if message.meta.get("withdrawn") else "note"
+        else:
+            status = (message.delivery_status.value if message.delivery_status else "queued")
+        send_at = message.meta.get("send_at")
+        return SendStatusView(
+            message_id=message.id,
+            status=status,
+            now=self.clock.now(),
+            send_at=datetime.fromisoformat(send_at) if send_at else None,
+            error_code=message.error_code,
+            error_text=message.error_text,
+            channel=channel,
+        )
+
+    def row(self, conv: Conversation, contact: Contact | None, permalink: str | None,
+            assignee: Agent | None = None) -> ConversationRow:
+        return ConversationRow(
+            conversation_id=conv.id,
+            channel=conv.channel.value,
+            status=conv.status.value,
+            contact_name=contact_name(contact),
+            subject_or_preview=conv.subject or "",
+            waiting_since=conv.last_customer_message_at,
+            permalink=permalink,
+            assignee_name=assignee.name if assignee else None,
+            tags=tuple(conv.tags),
+        )

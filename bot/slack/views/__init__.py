@@ -1,0 +1,1 @@
+"""Block Kit builders: pure functions from view models to Slack JSON (no I/O, no clock)."""

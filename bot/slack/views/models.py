@@ -1,0 +1,145 @@
+"""View models: everything a builder needs, already resolved (names, Slack ids, times).
+
+The listeners and mirror handlers fill these from core objects; builders turn them into
+Block Kit JSON without touching anything else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class TagView:
+    name: str
+    colour: str = "#9e9e9e"
+
+
+@dataclass(frozen=True)
+class CardView:
+    """The parent message of a conversation's thread."""
+
+    conversation_id: int
+    channel: str  # "email" | "whatsapp"
+    account_name: str
+    contact_name: str
+    contact_address: str
+    status: str  # open | pending | snoozed | resolved
+    now: datetime
+    subject: str | None = None
+    preview: str = ""  # first line of the first customer message
+    customer_name: str | None = None
+    assignee_slack_id: str | None = None
+    assignee_name: str | None = None
+    team_name: str | None = None
+    tags: tuple[TagView, ...] = ()
+    snoozed_until: datetime | None = None
+    window_closes_at: datetime | None = None  # WhatsApp 24 h window; None for email
+    last_activity_at: datetime | None = None
+    urgent: bool = False
+
+
+@dataclass(frozen=True)
+class AttachmentView:
+    filename: str
+    content_type: str
+    size: int
+    stored: bool = True  # False: too large or failed download (the note says why)
+
+
+@dataclass(frozen=True)
+class MessageView:
+    """One message mirrored into the thread."""
+
+    message_id: int
+    kind: str  # message | note | system | ai_analysis
+    direction: str  # in | out
+    author_name: str
+    body: str
+    created_at: datetime
+    author_slack_id: str | None = None
+    subject: str | None = None
+    attachments: tuple[AttachmentView, ...] = ()
+    quoted: str | None = None  # the message this one replies to, shortened
+    reactions: tuple[str, ...] = ()
+    channel: str = "email"  # email | whatsapp (added for outbound_message "replied by …")
+
+
+@dataclass(frozen=True)
+class SendStatusView:
+    """The bot's line under a staff reply: sending (with undo), sent, delivered, read, failed."""
+
+    message_id: int
+    status: str  # queued | sent | delivered | read | failed | withdrawn | note
+    now: datetime
+    send_at: datetime | None = None  # undo window end, while queued
+    error_code: str | None = None
+    error_text: str | None = None
+    channel: str = "email"
+
+
+@dataclass(frozen=True)
+class OptionView:
+    value: str  # <= 150 chars (Slack's option value limit)
+    label: str
+
+
+@dataclass(frozen=True)
+class TemplateView:
+    name: str
+    body: str
+    variables: tuple[str, ...] = ()
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class ConversationRow:
+    """A row of /inbox and App Home lists."""
+
+    conversation_id: int
+    channel: str
+    status: str
+    contact_name: str
+    subject_or_preview: str
+    waiting_since: datetime | None
+    permalink: str | None = None
+    assignee_name: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StatsView:
+    label: str  # "last 7 days"
+    created: int
+    resolved: int
+    first_response_avg_s: float | None
+    response_avg_s: float | None
+    resolution_avg_s: float | None
+    resolution_rate: float | None
+    backlog: int
+    by_channel: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CustomerProfileView:
+    customer_id: int
+    name: str
+    email: str | None
+    phone: str | None
+    company: str | None
+    notes: str | None
+    conversations: tuple[ConversationRow, ...] = ()
+
+
+@dataclass(frozen=True)
+class HomeView:
+    tab: str  # mine | unassigned | all
+    counts: dict[str, int]  # per tab
+    rows: tuple[ConversationRow, ...]
+    now: datetime
+    status_filter: str | None = None
+    channel_filter: str | None = None
+    tag_filter: str | None = None
+    tag_options: tuple[str, ...] = ()
+    stats: StatsView | None = None

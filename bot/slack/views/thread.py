@@ -1,0 +1,309 @@
+"""Messages posted inside a conversation's thread: customer messages, notes, statuses."""
+
+from __future__ import annotations
+
+import json
+import math
+
+from bot.slack.views import ids
+from bot.slack.views.models import AttachmentView, MessageView, SendStatusView
+from bot.slack.views.text import (
+    channel_icon,
+    channel_name,
+    escape_mrkdwn,
+    format_relative,
+    join_limited,
+    link,
+    mention,
+    mrkdwn,
+    plain_text,
+    seconds_between,
+    split_text,
+    truncate,
+)
+
+SECTION_CHUNK = 2_900
+MAX_BODY_SECTIONS = 40  # leaves room for header/context/action blocks under Slack's 50
+MODAL_BLOCKS = 100
+
+
+def _section(text: str, block_id: str | None = None) -> dict:
+    block = {"type": "section", "text": mrkdwn(text, verbatim=True)}
+    if block_id:
+        block["block_id"] = block_id
+    return block
+
+
+def _context(text: str, block_id: str | None = None) -> dict:
+    block = {"type": "context", "elements": [mrkdwn(truncate(text, 3_000), verbatim=True)]}
+    if block_id:
+        block["block_id"] = block_id
+    return block
+
+
+def _button(text: str, action_id: str, value: str, style: str | None = None) -> dict:
+    button = {
+        "type": "button",
+        "text": plain_text(text, 75),
+        "action_id": action_id,
+        "value": value,
+    }
+    if style:
+        button["style"] = style
+    return button
+
+
+def _body_sections(escaped: str, max_sections: int = MAX_BODY_SECTIONS) -> list[dict]:
+    """Sections of at most SECTION_CHUNK chars; past max_sections a note says what was cut."""
+    chunks = split_text(escaped, SECTION_CHUNK)
+    if len(chunks) <= max_sections:
+        return [_section(chunk) for chunk in chunks]
+    hidden = sum(len(c) for c in chunks[max_sections - 1 :])
+    return [_section(chunk) for chunk in chunks[: max_sections - 1]] + [
+        _context(f":scissors: Truncated: about {hidden:,} more characters not shown.")
+    ]
+
+
+def _size(n: int) -> str:
+    size = float(max(n, 0))
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+def _missing_attachments(attachments: tuple[AttachmentView, ...]) -> str | None:
+    missing = [a for a in attachments if not a.stored]
+    if not missing:
+        return None
+    parts = [
+        f"*{escape_mrkdwn(truncate(a.filename or 'unnamed', 100))}* ({_size(a.size)})"
+        for a in missing
+    ]
+    prefix = ":warning: Not attached (see the message for why): "
+    return prefix + join_limited(parts, 3_000 - len(prefix), sep=", ")
+
+
+def _fallback(prefix: str, body: str) -> str:
+    return truncate(f"{prefix}{escape_mrkdwn(truncate(body, 300))}", 3_000)
+
+
+def customer_message(view: MessageView, max_chars: int = 12_000) -> dict:
+    """A customer's message, posted in the thread under the contact's name."""
+    max_chars = max(1, min(max_chars, SECTION_CHUNK * MAX_BODY_SECTIONS))
+    mid = str(view.message_id)
+    blocks: list[dict] = []
+    if view.subject:
+        blocks.append(_section(f"*{escape_mrkdwn(truncate(view.subject, 500))}*"))
+    if view.quoted:
+        quoted = escape_mrkdwn(truncate(" ".join(view.quoted.split()), 500))
+        blocks.append(_context(f":leftwards_arrow_with_hook: _In reply to:_ {quoted}"))
+    escaped = escape_mrkdwn(view.body)
+    cut = len(escaped) > max_chars
+    if cut:
+        escaped = truncate(escaped, max_chars)
+    body = _body_sections(escaped)
+    blocks.extend(body or [_context("_(no text)_")])
+    missing = _missing_attachments(view.attachments)
+    if missing:
+        blocks.append(_context(missing))
+    if cut:
+        blocks.append(
+            _context(
+                f":scissors: Long message: showing {len(escaped):,} of "
+                f"{len(escape_mrkdwn(view.body)):,} characters."
+            )
+        )
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": f"msg:{mid}:full",
+                "elements": [_button(":page_facing_up: Show full message", ids.SHOW_FULL, mid)],
+            }
+        )
+    author = truncate(view.author_name or "Customer", 80)
+    return {
+        "text": _fallback(f"{escape_mrkdwn(author)}: ", view.subject or view.body or ""),
+        "blocks": blocks,
+        "username": author,
+        "icon_emoji": ":bust_in_silhouette:" if view.direction == "in" else ":outbox_tray:",
+    }
+
+
+def _internal(view: MessageView, title: str) -> dict:
+    author = escape_mrkdwn(truncate(view.author_name or "Someone", 80))
+    blocks = [_context(f"{title} · {author} · _internal, never sent to the customer_")]
+    blocks.extend(
+        _body_sections(escape_mrkdwn(view.body), MAX_BODY_SECTIONS + 5) or [_context("_(empty)_")]
+    )
+    return {"text": _fallback(f"{title} ({author}): ", view.body), "blocks": blocks}
+
+
+def note_message(view: MessageView) -> dict:
+    return _internal(view, ":lock: *Private note*")
+
+
+def ai_analysis_message(view: MessageView) -> dict:
+    return _internal(view, ":robot_face: *AI triage*")
+
+
+def system_message(view: MessageView) -> dict:
+    chunks = split_text(escape_mrkdwn(view.body), SECTION_CHUNK) or ["(no details)"]
+    elements = [mrkdwn(f":information_source: {chunks[0]}", verbatim=True)]
+    elements += [mrkdwn(c, verbatim=True) for c in chunks[1:10]]
+    return {"text": _fallback("", view.body), "blocks": [{"type": "context", "elements": elements}]}
+
+
+def outbound_message(view: MessageView) -> dict:
+    """A reply sent outside the thread (template modal, CLI, API), mirrored for the record."""
+    author = escape_mrkdwn(truncate(view.author_name or "Someone", 80))
+    via = channel_name(view.channel)
+    blocks = [_context(f"{channel_icon(view.channel)} ↪ *{author}* replied by {via}")]
+    if view.subject:
+        blocks.append(_section(f"*{escape_mrkdwn(truncate(view.subject, 500))}*"))
+    escaped = escape_mrkdwn(view.body)
+    blocks.extend(_body_sections(escaped) or [_context("_(no text)_")])
+    missing = _missing_attachments(view.attachments)
+    if missing:
+        blocks.append(_context(missing))
+    return {"text": _fallback(f"{author} replied by {via}: ", view.body), "blocks": blocks}
+
+
+def send_status_message(view: SendStatusView) -> dict:
+    """The bot's line under a staff reply, updated as it moves through the undo window."""
+    mid = str(view.message_id)
+    blocks: list[dict] = []
+    status = view.status
+    if status == "queued":
+        if view.send_at is not None and view.send_at > view.now:
+            secs = max(1, math.ceil(seconds_between(view.now, view.send_at)))
+            line = f":hourglass_flowing_sand: Sending in {secs} s…"
+        else:
+            line = ":hourglass_flowing_sand: Sending…"
+    elif status == "sent":
+        line = ":outbox_tray: Sent"
+    elif status == "delivered":
+        line = ":white_check_mark: Delivered"
+    elif status == "read":
+        line = ":eyes: Read"
+    elif status == "failed":
+        detail = " ".join(p for p in (view.error_code, view.error_text) if p)
+        line = f":x: Not delivered: {escape_mrkdwn(truncate(detail or 'unknown error', 2_500))}"
+    elif status == "withdrawn":
+        line = ":leftwards_arrow_with_hook: Withdrawn — not sent"
+    elif status == "note":
+        line = ":lock: Kept as a private note"
+    else:
+        line = f":grey_question: {escape_mrkdwn(truncate(status, 100))}"
+    blocks.append(_context(line, f"send:{mid}"))
+    if status == "queued" and view.send_at is not None and view.send_at > view.now:
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": f"send:{mid}:actions",
+                "elements": [
+                    _button(":leftwards_arrow_with_hook: Undo", ids.UNDO_SEND, mid, "danger"),
+                    _button(":lock: Make it a note", ids.MAKE_NOTE, mid),
+                ],
+            }
+        )
+    return {"text": truncate(line, 3_000), "blocks": blocks}
+
+
+def window_closed_message(conversation_id: int, last_customer_at, now) -> dict:
+    cid = str(conversation_id)
+    when = (
+        f"The customer last wrote {format_relative(last_customer_at, now)}."
+        if last_customer_at is not None
+        else "The customer has not written in this conversation yet."
+    )
+    text = (
+        ":no_entry: *Not sent: the WhatsApp 24-hour window is closed.*\n"
+        "WhatsApp only allows free-form replies within 24 hours of the customer's last "
+        f"message. {when} Send an approved template instead; once the customer answers, "
+        "normal replies work again."
+    )
+    return {
+        "text": "Not sent: the WhatsApp 24-hour window is closed. Send a template instead.",
+        "blocks": [
+            _section(text, f"window:{cid}"),
+            {
+                "type": "actions",
+                "block_id": f"window:{cid}:actions",
+                "elements": [
+                    _button(":page_facing_up: Send a template", ids.TEMPLATE_OPEN, cid, "primary"),
+                ],
+            },
+        ],
+    }
+
+
+def snooze_ended_message(assignee_slack_id: str | None) -> dict:
+    who = mention(assignee_slack_id)
+    text = (
+        f":alarm_clock: Snooze is over — {who}, this conversation is back in your queue."
+        if who
+        else ":alarm_clock: Snooze is over — this conversation is back in the inbox."
+    )
+    return {"text": text, "blocks": [_section(text)]}
+
+
+def urgent_ping_message(manager_slack_ids, contact_name: str, permalink: str | None) -> dict:
+    name = escape_mrkdwn(truncate(contact_name or "a customer", 150))
+    mentions = [m for m in (mention(i) for i in manager_slack_ids or ()) if m]
+    text = f":rotating_light: *Urgent conversation* with *{name}*"
+    if permalink:
+        text += f" — {link(permalink, 'open the thread')}"
+    blocks = [_section(truncate(text, 3_000), "urgent")]
+    if mentions:
+        blocks.append(_section(join_limited(mentions, 2_900, sep=" "), "urgent:who"))
+    if permalink and len(permalink) <= 3_000:
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "urgent:actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "text": plain_text("Open thread"),
+                        "action_id": ids.OPEN_THREAD,
+                        "url": permalink,
+                        "style": "danger",
+                    }
+                ],
+            }
+        )
+    return {"text": f"Urgent conversation with {name}", "blocks": blocks}
+
+
+def full_message_modal(title: str, body: str, message_id: int) -> dict:
+    chunks = split_text(escape_mrkdwn(body), SECTION_CHUNK) or ["_(no text)_"]
+    blocks = [_section(c) for c in chunks[:MODAL_BLOCKS]]
+    if len(chunks) > MODAL_BLOCKS:
+        blocks = blocks[: MODAL_BLOCKS - 1]
+        hidden = sum(len(c) for c in chunks[MODAL_BLOCKS - 1 :])
+        blocks.append(
+            _context(
+                f":scissors: Truncated: about {hidden:,} more characters "
+                "are stored but do not fit in Slack."
+            )
+        )
+    return {
+        "type": "modal",
+        "callback_id": ids.FULL_MESSAGE_MODAL,
+        "title": plain_text(title or "Message", 24),
+        "close": plain_text("Close"),
+        "private_metadata": json.dumps({"message_id": message_id}),
+        "blocks": blocks,
+    }
+
+
+def error_message(text: str) -> dict:
+    """An ephemeral-friendly error (works with respond(), chat.postEphemeral, response_url)."""
+    body = escape_mrkdwn(truncate(text or "Something went wrong.", 2_900))
+    return {
+        "response_type": "ephemeral",
+        "text": truncate(body, 3_000),
+        "blocks": [_section(f":warning: {body}")],
+    }

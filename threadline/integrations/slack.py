@@ -1,0 +1,89 @@
+"""Slack front end wiring: Web API client, mirror handlers, Bolt listeners, HTTP route at
+/slack/events and Socket Mode (the default for a first install: no public URL)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from urllib.parse import urlparse
+
+from fastapi import APIRouter, Request
+from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.slack.app import build_bolt_app
+from bot.slack.gateway import SlackGateway
+from bot.slack.identity import SlackIdentity
+from bot.slack.mirror import SlackMirror
+from bot.slack.pacing import ChannelPacer
+from bot.slack.presenter import Presenter
+from bot.slack.services import SlackServices
+from threadline.integrations import Integration
+
+log = logging.getLogger("threadline.slack")
+
+SLACK_FILE_HOSTS = {"files.slack.com", "slack-files.com"}
+
+
+def build(runtime) -> Integration | None:
+    settings = runtime.settings
+    if not settings.slack_bot_token or not (settings.slack_signing_secret
+                                            or settings.slack_app_token):
+        return None
+    client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    accounts = runtime.accounts
+
+    def channel_for_account(account_id: str) -> str | None:
+        account = accounts.get(account_id)
+        return (account.slack_channel if account else None) or settings.slack_channel
+
+    inbox_channels = {c for c in [settings.slack_channel,
+                                  *(a.slack_channel for a in accounts.values())] if c}
+    allowed = {u.strip() for u in settings.slack_allowed_users.split(",") if u.strip()}
+    pacer = ChannelPacer(settings.slack_posts_per_second, settings.slack_post_burst)
+    gateway = SlackGateway(client, pacer)
+    presenter = Presenter(runtime.inbox, accounts, runtime.clock)
+    mirror = SlackMirror(runtime.inbox, gateway, presenter, runtime.files, channel_for_account)
+    services = SlackServices(
+        inbox=runtime.inbox, clock=runtime.clock, timezone=runtime.timezone, accounts=accounts,
+        identity=SlackIdentity(runtime.inbox, allowed, inbox_channels), presenter=presenter,
+        gateway=gateway, mirror=mirror, files=runtime.files,
+        undo_window=timedelta(seconds=settings.undo_send_seconds),
+        file_hosts=SLACK_FILE_HOSTS | {urlparse(settings.slack_api_url).hostname or ""},
+        channel_for_account=channel_for_account,
+    )
+    bolt = build_bolt_app(client, settings.slack_signing_secret, services)
+    integration = Integration(name="slack", handlers=mirror.handlers())
+    socket_handler = None
+
+    async def start() -> None:
+        nonlocal socket_handler
+        try:
+            auth = await client.auth_test()
+            services.workspace_url = auth.get("url")
+        except Exception:
+            log.warning("Slack auth.test failed; thread links in lists are off for now",
+                        exc_info=True)
+        if settings.slack_app_token:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            socket_handler = AsyncSocketModeHandler(bolt, settings.slack_app_token)
+            await socket_handler.connect_async()
+            log.info("Slack Socket Mode connected")
+
+    async def stop() -> None:
+        if socket_handler is not None:
+            await socket_handler.close_async()
+
+    integration.start, integration.stop = start, stop
+    if settings.slack_signing_secret:
+        handler = AsyncSlackRequestHandler(bolt)
+        router = APIRouter()
+
+        @router.post("/slack/events")
+        async def slack_events(request: Request):
+            return await handler.handle(request)
+
+        integration.router = router
+    runtime.slack = services  # for tests and the CLI
+    return integration
