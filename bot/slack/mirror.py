@@ -27,6 +27,10 @@ STATUS = "slack:status"  # "<channel>:<ts>" of the bot's delivery line under a r
 FILE = "slack:file"  # "<message id>:<n>" once an attachment is uploaded
 URGENT = "slack:urgent"  # "<conversation id>" once managers were pinged
 
+COALESCE_MAX = 5  # customer messages per thread post at most
+MAX_BLOCKS = 50  # Slack's limit per message
+MAX_TEXT = 39_000
+
 DELIVERY_REACTIONS = {"sent": "outbox_tray", "delivered": "white_check_mark", "read": "eyes",
                       "failed": "x"}
 
@@ -76,14 +80,16 @@ class SlackMirror:
             if message.leaves_inbox:
                 await self._post_status(channel, thread_ts, message)
             return
-        if await self._link_for(conv_id, MSG, message.id):
-            return  # mirrored before a crash or retry
+        mirrored = {link.message_id for link in await self.inbox.links_of(conv_id, MSG)}
+        if message.id in mirrored:
+            return  # mirrored before a crash or retry, or coalesced into an earlier post
         details = await self.inbox.conversation(conv_id)
+        if message.direction is Direction.IN:
+            await self._post_customer_messages(channel, thread_ts, details, message, mirrored)
+            return
         agents = {a.id: a for a in await self.inbox.agents()}
         view = self.presenter.message(message, details.contact, agents)
-        if message.direction is Direction.IN:
-            payload = thread_views.customer_message(view)
-        elif message.kind is MessageKind.NOTE:
+        if message.kind is MessageKind.NOTE:
             payload = thread_views.note_message(view)
         elif message.kind is MessageKind.SYSTEM:
             payload = thread_views.system_message(view)
@@ -130,7 +136,8 @@ class SlackMirror:
         if await self._refresh_status(conv_id, message):
             return
         mirrored = await self._link_for(conv_id, MSG, message.id)
-        if mirrored and message.direction is Direction.IN:  # e.g. a WhatsApp reaction
+        if mirrored and "#" not in mirrored and message.direction is Direction.IN:
+            # e.g. a WhatsApp reaction on a message mirrored on its own
             details = await self.inbox.conversation(conv_id)
             view = self.presenter.message(message, details.contact, {})
             payload = thread_views.customer_message(view)
@@ -156,6 +163,34 @@ class SlackMirror:
         ts = await self.slack.post(channel, **card_views.card_message(view))
         await self.inbox.claim_link(CARD, ref(channel, ts), conv_id, None)
         return channel, ts
+
+    async def _post_customer_messages(self, channel: str, thread_ts: str, details,
+                                      first: Message, mirrored: set) -> None:
+        """Post a customer message, coalescing the ones right behind it that are not
+        mirrored yet: a burst then costs fewer posts against Slack's per-channel limit."""
+        batch, blocks = [], []
+        for message in (m for m in details.messages if m.id >= first.id):
+            if message.id != first.id and (
+                message.direction is not Direction.IN or message.kind is not MessageKind.MESSAGE
+                or message.id in mirrored or len(batch) >= COALESCE_MAX
+            ):
+                break
+            payload = thread_views.customer_message(
+                self.presenter.message(message, details.contact, {}))
+            if batch and len(blocks) + len(payload["blocks"]) > MAX_BLOCKS:
+                break
+            batch.append((message, payload))
+            blocks.extend(payload["blocks"])
+        head = batch[0][1]
+        text = "\n".join(p["text"] for _, p in batch)[:MAX_TEXT]
+        ts = await self.slack.post(channel, thread_ts=thread_ts, text=text, blocks=blocks,
+                                   username=head.get("username"),
+                                   icon_emoji=head.get("icon_emoji"))
+        for n, (message, _) in enumerate(batch):
+            external = ref(channel, ts) if n == 0 else f"{ref(channel, ts)}#{n}"
+            await self.inbox.claim_link(MSG, external, message.conversation_id, message.id)
+        for message, _ in batch:
+            await self._upload_attachments(channel, thread_ts, message)
 
     async def _link_for(self, conv_id: int, surface: str, message_id: int) -> str | None:
         for link in await self.inbox.links_of(conv_id, surface):

@@ -8,7 +8,9 @@ from datetime import timedelta
 from urllib.parse import urlparse
 
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.app import build_bolt_app
@@ -40,7 +42,8 @@ def build(runtime) -> Integration | None:
     inbox_channels = {c for c in [settings.slack_channel,
                                   *(a.slack_channel for a in accounts.values())] if c}
     allowed = {u.strip() for u in settings.slack_allowed_users.split(",") if u.strip()}
-    pacer = ChannelPacer(settings.slack_posts_per_second, settings.slack_post_burst)
+    pacer = ChannelPacer(settings.slack_posts_per_second, settings.slack_post_burst,
+                         seconds=lambda: runtime.clock.now().timestamp())
     gateway = SlackGateway(client, pacer)
     presenter = Presenter(runtime.inbox, accounts, runtime.clock)
     mirror = SlackMirror(runtime.inbox, gateway, presenter, runtime.files, channel_for_account)
@@ -78,11 +81,19 @@ def build(runtime) -> Integration | None:
     integration.start, integration.stop = start, stop
     if settings.slack_signing_secret:
         handler = AsyncSlackRequestHandler(bolt)
+        verifier = SignatureVerifier(settings.slack_signing_secret)
         router = APIRouter()
 
         @router.post("/slack/events")
         async def slack_events(request: Request):
-            return await handler.handle(request)
+            # Verify before Bolt parses anything: a forged or broken body gets a clear 4xx.
+            body = await request.body()
+            if not verifier.is_valid_request(body, dict(request.headers)):
+                return JSONResponse({"error": "invalid or stale Slack signature"}, 401)
+            try:
+                return await handler.handle(request)
+            except ValueError as exc:  # a signed body that is not valid JSON/form
+                return JSONResponse({"error": f"malformed Slack request: {exc}"}, 400)
 
         integration.router = router
     runtime.slack = services  # for tests and the CLI

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import replace
+from datetime import datetime
+
 from bot.slack.views import ids
 from bot.slack.views.models import CardView
 from bot.slack.views.text import (
@@ -59,7 +63,11 @@ def _window_line(view: CardView) -> str | None:
         return None
     closes = view.window_closes_at
     if closes is not None and closes > view.now:
-        return f":stopwatch: window closes {format_relative(closes, view.now)}"
+        # Relative text goes stale between card updates; the date token stays right.
+        return (
+            f":stopwatch: window closes {format_relative(closes, view.now)} "
+            f"({slack_date(closes, '{time}')})"
+        )
     return ":no_entry: window closed: templates only"
 
 
@@ -76,6 +84,11 @@ def _assignee(view: CardView) -> str:
 def _tags(view: CardView) -> str:
     parts = [f"{tag_emoji(t.colour)} {escape_mrkdwn(truncate(t.name, 60))}" for t in view.tags]
     return join_limited(parts, 1_900) if parts else "_none_"
+
+
+def _state_digest(view: CardView) -> str:
+    state = replace(view, now=datetime.min, last_activity_at=None)
+    return hashlib.sha1(repr(state).encode()).hexdigest()[:8]
 
 
 def card_message(view: CardView) -> dict:
@@ -116,9 +129,7 @@ def card_message(view: CardView) -> dict:
             )
         )
     if view.last_activity_at is not None:
-        fields.append(
-            mrkdwn(f"*Last activity*\n{format_relative(view.last_activity_at, view.now)}")
-        )
+        fields.append(mrkdwn(f"*Last activity*\n{slack_date(view.last_activity_at)}"))
 
     resolved = view.status == "resolved"
     primary = [
@@ -151,7 +162,12 @@ def card_message(view: CardView) -> dict:
     blocks = [
         {"type": "section", "block_id": f"card:{cid}", "text": mrkdwn(main_text, verbatim=True)},
         {"type": "section", "block_id": f"card:{cid}:fields", "fields": fields},
-        {"type": "actions", "block_id": f"card:{cid}:actions", "elements": primary},
+        # A new block_id per state makes clients drop a stale menu selection after updates.
+        {
+            "type": "actions",
+            "block_id": f"card:{cid}:actions:{_state_digest(view)}",
+            "elements": primary,
+        },
         {"type": "actions", "block_id": f"card:{cid}:more", "elements": secondary},
         {
             "type": "context",

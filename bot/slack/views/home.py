@@ -58,7 +58,8 @@ def home_view(view: HomeView) -> dict:
     blocks.append({"type": "actions", "block_id": "home:tabs", "elements": tabs})
 
     tag_choices, seen = [], set()
-    for tag in view.tag_options:
+    current_tag = view.tag_filter if view.tag_filter and view.tag_filter != ANY else None
+    for tag in ((current_tag,) if current_tag else ()) + tuple(view.tag_options):
         if tag and len(tag) <= 150 and tag != ANY and tag not in seen and len(tag_choices) < 99:
             seen.add(tag)
             tag_choices.append((tag, tag))

@@ -131,7 +131,7 @@ def inbox_list_message(title: str, rows: list[ConversationRow], total: int, now)
         )
     return {
         "response_type": "ephemeral",
-        "text": truncate(f"{title}: {total} conversations", 3_000),
+        "text": truncate(f"{escape_mrkdwn(title)}: {total} conversations", 3_000),
         "blocks": blocks,
     }
 

@@ -63,7 +63,7 @@ class MessageView:
     attachments: tuple[AttachmentView, ...] = ()
     quoted: str | None = None  # the message this one replies to, shortened
     reactions: tuple[str, ...] = ()
-    channel: str = "email"  # email | whatsapp (added for outbound_message "replied by …")
+    channel: str = ""  # email | whatsapp; "" = unknown (outbound_message: "replied by …")
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ _WORD_JOINER = "\u2060"
 # Plain "@channel" is auto-parsed in mrkdwn that is not verbatim; a word joiner keeps it inert.
 _BROADCAST_RE = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
 _ENTITY_RE = re.compile(r"&(amp|lt|gt);")
-_SLACK_ID_RE = re.compile(r"^[UWB][A-Z0-9]{2,30}$")
+_SLACK_ID_RE = re.compile(r"^[UWB][A-Z0-9]{1,30}$")
 
 
 def escape_mrkdwn(text: str | None) -> str:
@@ -77,7 +77,7 @@ def _safe_cut(text: str, cut: int) -> int:
 
 def _best_cut(text: str, limit: int) -> int:
     window = text[: limit + 1]
-    for minimum in (limit // 2, 1):
+    for minimum in (max(1, limit // 2), 1):
         candidates = [window.rfind("\n\n", 0, limit + 1), window.rfind("\n", 0, limit + 1)]
         # Last whitespace that leaves a non-empty head.
         for i in range(min(limit, len(window) - 1), minimum - 1, -1):

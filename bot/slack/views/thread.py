@@ -85,6 +85,15 @@ def _missing_attachments(attachments: tuple[AttachmentView, ...]) -> str | None:
     return prefix + join_limited(parts, 3_000 - len(prefix), sep=", ")
 
 
+def _display_name(name: str | None) -> str:
+    """usernames are not parsed, but keep Slack-looking markup out of them anyway."""
+    return (name or "").replace("<", "‹").replace(">", "›").strip()
+
+
+def _unescape(text: str) -> str:
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def _fallback(prefix: str, body: str) -> str:
     return truncate(f"{prefix}{escape_mrkdwn(truncate(body, 300))}", 3_000)
 
@@ -99,20 +108,20 @@ def customer_message(view: MessageView, max_chars: int = 12_000) -> dict:
     if view.quoted:
         quoted = escape_mrkdwn(truncate(" ".join(view.quoted.split()), 500))
         blocks.append(_context(f":leftwards_arrow_with_hook: _In reply to:_ {quoted}"))
-    escaped = escape_mrkdwn(view.body)
-    cut = len(escaped) > max_chars
-    if cut:
-        escaped = truncate(escaped, max_chars)
-    body = _body_sections(escaped)
-    blocks.extend(body or [_context("_(no text)_")])
+    body = view.body or ""
+    cut = len(body) > max_chars
+    chunks = split_text(escape_mrkdwn(truncate(body, max_chars) if cut else body), SECTION_CHUNK)
+    if len(chunks) > MAX_BODY_SECTIONS:
+        chunks, cut = chunks[:MAX_BODY_SECTIONS], True
+    blocks.extend([_section(c) for c in chunks] or [_context("_(no text)_")])
     missing = _missing_attachments(view.attachments)
     if missing:
         blocks.append(_context(missing))
     if cut:
+        shown = len(_unescape("".join(chunks)))
         blocks.append(
             _context(
-                f":scissors: Long message: showing {len(escaped):,} of "
-                f"{len(escape_mrkdwn(view.body)):,} characters."
+                f":scissors: Long message: showing about {shown:,} of {len(body):,} characters."
             )
         )
         blocks.append(
@@ -122,7 +131,7 @@ def customer_message(view: MessageView, max_chars: int = 12_000) -> dict:
                 "elements": [_button(":page_facing_up: Show full message", ids.SHOW_FULL, mid)],
             }
         )
-    author = truncate(view.author_name or "Customer", 80)
+    author = truncate(_display_name(view.author_name) or "Customer", 80)
     return {
         "text": _fallback(f"{escape_mrkdwn(author)}: ", view.subject or view.body or ""),
         "blocks": blocks,
@@ -158,8 +167,10 @@ def system_message(view: MessageView) -> dict:
 def outbound_message(view: MessageView) -> dict:
     """A reply sent outside the thread (template modal, CLI, API), mirrored for the record."""
     author = escape_mrkdwn(truncate(view.author_name or "Someone", 80))
-    via = channel_name(view.channel)
-    blocks = [_context(f"{channel_icon(view.channel)} ↪ *{author}* replied by {via}")]
+    known = view.channel in ("email", "whatsapp")
+    how = f"replied by {channel_name(view.channel)}" if known else "replied"
+    icon = channel_icon(view.channel) if known else ":outbox_tray:"
+    blocks = [_context(f"{icon} ↪ *{author}* {how}")]
     if view.subject:
         blocks.append(_section(f"*{escape_mrkdwn(truncate(view.subject, 500))}*"))
     escaped = escape_mrkdwn(view.body)
@@ -167,7 +178,7 @@ def outbound_message(view: MessageView) -> dict:
     missing = _missing_attachments(view.attachments)
     if missing:
         blocks.append(_context(missing))
-    return {"text": _fallback(f"{author} replied by {via}: ", view.body), "blocks": blocks}
+    return {"text": _fallback(f"{author} {how}: ", view.body), "blocks": blocks}
 
 
 def send_status_message(view: SendStatusView) -> dict:

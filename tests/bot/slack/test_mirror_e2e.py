@@ -153,3 +153,22 @@ async def _last_out(h, conv_id, body):
 
 async def _is_note(h, message_id):
     return (await h.inbox.message(message_id)).kind is MessageKind.NOTE
+
+
+async def test_a_burst_is_coalesced_in_order_and_each_message_mapped(h):
+    h.slack.set_down(True)
+    first = await h.customer_writes("m0")
+    for n in range(1, 7):
+        await h.customer_writes(f"m{n}")
+    h.slack.set_down(False)
+    for _ in range(10):
+        h.advance(60)
+        await h.drain()
+    card = h.card(first.conversation_id)
+    replies = h.slack.thread_replies(INBOX, card.ts)
+    assert len(replies) == 2  # at most 5 customer messages per post
+    text = " ".join(text_of(m) for m in replies)
+    positions = [text.find(f"m{n}") for n in range(7)]
+    assert -1 not in positions and positions == sorted(positions)
+    links = await h.inbox.links_of(first.conversation_id, "slack:msg")
+    assert len({link.message_id for link in links}) == 7
