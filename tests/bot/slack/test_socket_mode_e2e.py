@@ -1,0 +1,28 @@
+"""Socket Mode (the default for a first install): no public URL, events over a WebSocket."""
+
+from tests.bot.slack.harness import ANA, INBOX, start_harness
+
+
+async def test_socket_mode_delivers_thread_replies(engine, slack, tmp_path):
+    h, http = await start_harness(engine, slack, tmp_path, SLACK_SIGNING_SECRET=None,
+                                  SLACK_APP_TOKEN="xapp-test")
+    try:
+        await h.wait(lambda: slack.socket_connections)
+        r = await h.customer_writes()
+        card = h.card(r.conversation_id)
+        event = h.req.message_event(INBOX, "por socket", user=ANA, thread_ts=card.ts)
+        ack = await slack.socket_send(h.req.socket_event(event))
+        assert ack.get("envelope_id")
+
+        async def queued():
+            return any(m.body == "por socket" for m in await h.inbox.thread(r.conversation_id))
+
+        await h.wait(queued)
+        # without a signing secret there is no HTTP endpoint to forge requests against
+        response = await h.http.post("/slack/events", content=b"{}")
+        assert response.status_code == 404
+    finally:
+        await http.aclose()
+        for integration in h.runtime.integrations:
+            if integration.stop is not None:
+                await integration.stop()
