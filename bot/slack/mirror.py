@@ -88,7 +88,8 @@ class SlackMirror:
             await self._post_customer_messages(channel, thread_ts, details, message, mirrored)
             return
         agents = {a.id: a for a in await self.inbox.agents()}
-        view = self.presenter.message(message, details.contact, agents)
+        view = self.presenter.message(message, details.contact, agents,
+                                      details.conversation.channel.value)
         if message.kind is MessageKind.NOTE:
             payload = thread_views.note_message(view)
         elif message.kind is MessageKind.SYSTEM:

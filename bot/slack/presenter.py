@@ -63,7 +63,8 @@ class Presenter:
         )
 
     def message(
-        self, message: Message, contact: Contact | None, agents: Mapping[int, Agent]
+        self, message: Message, contact: Contact | None, agents: Mapping[int, Agent],
+        channel: str = "",
     ) -> MessageView:
         author = message.author
         slack_id = None
@@ -90,6 +91,7 @@ class Presenter:
                 for a in message.attachments
             ),
             quoted=message.meta.get("quoted"),
+            channel=channel,
             reactions=tuple(message.meta.get("reactions", {}).values())
             if isinstance(message.meta.get("reactions"), dict)
             else tuple(message.meta.get("reactions", ())),

@@ -5,6 +5,8 @@ Every listener acks first (Slack wants an answer within 3 s), then does the work
 
 from __future__ import annotations
 
+import re
+
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -91,7 +93,7 @@ def register(app: AsyncApp, s: SlackServices) -> None:
         await client.views_open(trigger_id=body["trigger_id"], view=thread_views.full_message_modal(
             message.subject or "Full message", message.body, message.id))
 
-    @app.action(ids.HOME_TAB)
+    @app.action(re.compile(ids.HOME_TAB_PATTERN))
     async def home_tab(ack, body: dict, action: dict, client: AsyncWebClient) -> None:
         await ack()
         user = body["user"]["id"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.listeners.common import tell
+from bot.slack.listeners.common import ephemeral, tell
 from bot.slack.listeners.home import rows_for, stats_view
 from bot.slack.parsing import InboxCommand, UsageError, parse_inbox
 from bot.slack.services import SlackServices
@@ -27,7 +27,7 @@ def register(app: AsyncApp, s: SlackServices) -> None:
         user, channel = command["user_id"], command.get("channel_id")
 
         async def show(payload: dict) -> None:
-            await client.chat_postEphemeral(channel=channel, user=user, **payload)
+            await client.chat_postEphemeral(channel=channel, user=user, **ephemeral(payload))
 
         try:
             cmd = parse_inbox(command.get("text", ""))

@@ -26,6 +26,12 @@ async def conversation_for(
     return None
 
 
+def ephemeral(payload: dict) -> dict:
+    """Builders mark responses ephemeral for response_url use; chat.postEphemeral does not
+    take that field."""
+    return {k: v for k, v in payload.items() if k != "response_type"}
+
+
 async def tell(client: AsyncWebClient, channel: str | None, user: str, text: str,
                thread_ts: str | None = None) -> None:
     """An ephemeral note to one user (errors, refusals, confirmations)."""
@@ -38,7 +44,7 @@ async def tell(client: AsyncWebClient, channel: str | None, user: str, text: str
             return
     try:
         await client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts,
-                                        **thread_views.error_message(text))
+                                        **ephemeral(thread_views.error_message(text)))
     except Exception:
         log.warning("could not post an ephemeral note to %s in %s", user, channel,
                     exc_info=True)

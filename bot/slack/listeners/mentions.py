@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.listeners.common import conversation_for, guarded, tell
+from bot.slack.listeners.common import conversation_for, ephemeral, guarded, tell
 from bot.slack.parsing import UsageError, parse_mention
 from bot.slack.services import SlackServices
 from bot.slack.views import lists as list_views
@@ -23,11 +23,11 @@ async def run_mention(s: SlackServices, client: AsyncWebClient, event: dict,
         cmd = parse_mention(event.get("text", ""), bot_user_id)
     except UsageError as exc:
         await client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts,
-                                        **list_views.usage_error(str(exc)))
+                                        **ephemeral(list_views.usage_error(str(exc))))
         return
     if cmd.verb == "help":
         await client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts,
-                                        **list_views.help_message())
+                                        **ephemeral(list_views.help_message()))
         return
     conv_id = await conversation_for(s, channel, ts, thread_ts)
     if conv_id is None:

@@ -86,7 +86,8 @@ async def test_app_home_publish_and_tabs(h):
     home = dump(h.slack.home_views[ANA])
     assert "Mine" in home and "Unassigned" in home
     assert "Lucía" not in home  # Mine is empty
-    tab = h.req.block_actions(h.req.action("tl_home_tab", value="unassigned"), user=ANA,
+    tab = h.req.block_actions(h.req.action("tl_home_tab:unassigned", value="unassigned"),
+                              user=ANA,
                               view={"id": "VHOME", "type": "home"})
     await h.post(tab)
     await h.wait(lambda: "Lucía" in dump(h.slack.home_views[ANA]))
