@@ -55,12 +55,18 @@ class Presenter:
             customer_name=details.customer.name if details.customer else None,
             assignee_slack_id=details.assignee.slack_user_id if details.assignee else None,
             assignee_name=details.assignee.name if details.assignee else None,
+            team_name=await self._team_name(conv.team_id),
             tags=tuple(TagView(t, colours.get(t, "#9e9e9e")) for t in conv.tags),
             snoozed_until=conv.snoozed_until,
             window_closes_at=whatsapp_window_closes_at(conv),
             last_activity_at=conv.last_activity_at,
             urgent=URGENT_TAG in conv.tags,
         )
+
+    async def _team_name(self, team_id: int | None) -> str | None:
+        if team_id is None:
+            return None
+        return next((t.name for t in await self.inbox.teams() if t.id == team_id), None)
 
     def message(
         self, message: Message, contact: Contact | None, agents: Mapping[int, Agent],

@@ -77,6 +77,10 @@ class DirectoryUseCases(UseCaseBase):
             await uow.commit()
         return team
 
+    async def teams(self) -> list[Team]:
+        async with self.ctx.uow_factory() as uow:
+            return await uow.teams.all()
+
     async def upsert_tag(self, name: str, colour: str, actor: Actor) -> Tag:
         tag_name = normalize_tag(name)
         async with self.ctx.uow_factory() as uow:

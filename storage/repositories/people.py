@@ -211,6 +211,16 @@ class SqlTeamRepository(Repository):
     async def by_name(self, name: str) -> Team | None:
         return await self._one(select(teams).where(teams.c.name == name))
 
+    async def all(self) -> list[Team]:
+        rows = (await self.conn.execute(select(teams).order_by(teams.c.name))).all()
+        members = await self.conn.execute(
+            select(team_members.c.team_id, team_members.c.agent_id).order_by(
+                team_members.c.agent_id))
+        by_team: dict[int, list[int]] = {}
+        for team_id, agent_id in members:
+            by_team.setdefault(team_id, []).append(agent_id)
+        return [Team(id=r.id, name=r.name, member_ids=by_team.get(r.id, [])) for r in rows]
+
     async def save(self, team: Team) -> None:
         await self.conn.execute(update(teams).where(teams.c.id == team.id).values(name=team.name))
         # Teams are small and rarely edited: replacing the member rows is simplest.

@@ -19,6 +19,9 @@ async def ana(inbox):
 async def test_assign_unassign_agent_and_team(inbox, ana):
     r = await inbox.receive(wa_msg())
     team = await inbox.upsert_team("Billing", [ana.id], SYS)
+    await inbox.upsert_team("Aftersales", [], SYS)
+    assert [(t.name, t.member_ids) for t in await inbox.teams()] == [
+        ("Aftersales", []), ("Billing", [ana.id])]
     conv = await inbox.assign(
         r.conversation_id, Actor.agent(ana.id), agent_id=ana.id, team_id=team.id
     )

@@ -48,7 +48,8 @@ async def build_modal(s: SlackServices, kind: str, conv_id: int, user: str,
     details = await s.inbox.conversation(conv_id)  # also proves the conversation exists
     conv = details.conversation
     if kind == "assign":
-        return modal_views.assign_modal(conv_id, [], details.assignee.slack_user_id
+        teams = [OptionView(str(t.id), t.name) for t in await s.inbox.teams()]
+        return modal_views.assign_modal(conv_id, teams, details.assignee.slack_user_id
                                         if details.assignee else None)
     if kind == "tags":
         options = [OptionView(t.name, t.name) for t in await s.inbox.tags()]
@@ -110,10 +111,12 @@ def register(app: AsyncApp, s: SlackServices) -> None:
     @on_submit(ids.ASSIGN_MODAL)
     async def assign(view, meta, actor, user, client):
         target = _value(view, ids.ASSIGN_USER).get("selected_user")
-        if not target:
-            raise DomainError("choose someone to assign")
-        agent = await s.identity.agent(client, target)
-        await s.inbox.assign(meta["conversation_id"], actor, agent_id=agent.id)
+        team = (_value(view, ids.ASSIGN_TEAM).get("selected_option") or {}).get("value")
+        if not target and not team:
+            raise DomainError("choose someone or a team to assign")
+        agent_id = (await s.identity.agent(client, target)).id if target else None
+        await s.inbox.assign(meta["conversation_id"], actor, agent_id=agent_id,
+                             team_id=int(team) if team else None)
 
     @on_submit(ids.TAGS_MODAL)
     async def tags(view, meta, actor, user, client):

@@ -120,11 +120,18 @@ async def test_urgent_tag_pings_the_managers_once(h, conv):
 
 async def test_assign_modal_note_modal_and_link_customer(h, conv):
     conv_id, card = conv
+    team = await h.inbox.upsert_team("Billing", [], _agent())
     await click(h, "tl_assign_open", card, value=str(conv_id))
     view = (await h.wait(lambda: h.slack.calls("views.open")))[-1].args["view"]
+    assert "Billing" in json.dumps(view)
     await h.post(h.req.view_submission(view, user=ANA, values={
-        "assign_user": {"user": {"type": "users_select", "selected_user": BOB}}}))
+        "assign_user": {"user": {"type": "users_select", "selected_user": BOB}},
+        "assign_team": {"team": {"type": "static_select", "selected_option": {
+            "value": str(team.id)}}}}))
     await h.wait(lambda: _assignee_is(h, conv_id, BOB))
+    assert (await conversation(h, conv_id)).team_id == team.id
+    await h.drain()
+    assert "Billing" in blocks_text(h.slack.message(INBOX, card.ts))
 
     await click(h, "tl_note_open", card, value=str(conv_id))
     view = (await h.wait(lambda: len(h.slack.calls("views.open")) == 2 and
