@@ -1,0 +1,207 @@
+"""One mailbox's translation layer: fetched IMAP mail -> core receive, outbox row -> SMTP.
+
+It only translates: threading, dedupe and the rules stay in the core (Inbox), and every
+database access goes through the core's use cases.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from bridges.email.compose import (
+    OutgoingAttachment,
+    OutgoingMail,
+    build_mail,
+    is_our_message_id,
+    make_message_id,
+)
+from bridges.email.config import MailboxConfig
+from bridges.email.imap_session import IMAP_ERRORS, FetchedMessage, ImapSession
+from bridges.email.oauth import OAuthError, TokenSource
+from bridges.email.parsing import ParsedEmail, parse_email, synthetic_message_id
+from bridges.email.smtp_sender import SmtpAuthError, send_mail
+from core.addresses import normalize_email
+from core.delivery import PermanentError, TransientError
+from core.errors import InvalidEmailAddress
+from core.inbound import InboundMessage, InboundResult
+from core.model import Attachment, Channel, DeliveryStatus
+from core.ports import FileStore
+from core.usecases import Inbox, OutboundContext
+
+log = logging.getLogger("threadline.email")
+
+SURFACE = "email"
+UNKNOWN_SENDER = "unknown-sender@threadline.invalid"
+Receive = Callable[[InboundMessage], Awaitable[InboundResult]]
+
+
+class EmailBridge:
+    def __init__(self, config: MailboxConfig, inbox: Inbox, receive: Receive, files: FileStore,
+                 own_addresses: frozenset[str] = frozenset(),
+                 tokens: TokenSource | None = None) -> None:
+        self.config, self.inbox, self._receive, self.files = config, inbox, receive, files
+        self.own_addresses = own_addresses | {config.address.lower()}
+        self.tokens = tokens
+
+    # -- inbound ------------------------------------------------------------------------
+    async def handle_fetched(self, fetched: FetchedMessage) -> InboundResult | None:
+        try:
+            parsed = await asyncio.to_thread(parse_email, fetched.raw, self.own_addresses)
+        except Exception:  # a message the parser cannot read is still recorded, whole
+            log.exception("email %s: cannot parse UID %s; recording it raw",
+                          self.config.account, fetched.uid)
+            return await self._receive_unparsed(fetched)
+        inbound = await self.to_inbound(parsed, fetched)
+        result = await self._receive(inbound)
+        report = parsed.report
+        if report is not None and report.failed and is_our_message_id(report.original_message_id):
+            detail = report.diagnostic or "the receiving server returned the message"
+            await self.inbox.record_delivery_by_provider_id(
+                SURFACE, report.original_message_id, DeliveryStatus.FAILED,
+                report.status or "bounce", f"bounced: {detail}")
+        return result
+
+    async def to_inbound(self, parsed: ParsedEmail, fetched: FetchedMessage) -> InboundMessage:
+        attachments = []
+        for item in parsed.attachments:
+            key = await self.files.put(item.data, item.filename, item.content_type)
+            attachments.append(Attachment(item.filename, item.content_type, len(item.data),
+                                          key, item.content_id))
+        try:
+            address = normalize_email(parsed.sender_address)
+        except InvalidEmailAddress:
+            address = UNKNOWN_SENDER
+        in_reply_to = parsed.in_reply_to
+        if parsed.report is not None and parsed.report.original_message_id:
+            # A bounce belongs to the conversation of the mail that bounced.
+            in_reply_to = in_reply_to or parsed.report.original_message_id
+        meta: dict = {"imap_uid": fetched.uid, "full_text": parsed.full_text,
+                      "to": parsed.to, "cc": parsed.cc}
+        if parsed.signature:
+            meta["signature"] = parsed.signature
+        if parsed.automated_reasons:
+            meta["automated_reasons"] = parsed.automated_reasons
+        if parsed.date is not None:
+            meta["date"] = parsed.date.isoformat()
+        if address == UNKNOWN_SENDER:
+            meta["raw_sender"] = parsed.sender_address
+        if parsed.report is not None:
+            meta["delivery_report"] = {"original_message_id": parsed.report.original_message_id,
+                                       "action": parsed.report.action,
+                                       "status": parsed.report.status,
+                                       "diagnostic": parsed.report.diagnostic}
+        received = fetched.internal_date or parsed.date or datetime.now(UTC)
+        if received.tzinfo is None:  # imapclient gives naive local times
+            received = received.astimezone(UTC)
+        return InboundMessage(
+            channel=Channel.EMAIL,
+            account=self.config.account,
+            provider=SURFACE,
+            provider_message_id=parsed.message_id
+            or synthetic_message_id(self.config.account, fetched.raw),
+            sender=address,
+            body=parsed.new_text,
+            received_at=received,
+            sender_name=parsed.sender_name,
+            subject=parsed.subject,
+            body_html=parsed.html,
+            attachments=attachments,
+            in_reply_to=in_reply_to,
+            references=parsed.references,
+            provider_thread_id=fetched.gmail_thread_id,
+            automated=parsed.automated,
+            meta=meta,
+        )
+
+    async def _receive_unparsed(self, fetched: FetchedMessage) -> InboundResult:
+        key = await self.files.put(fetched.raw, "message.eml", "message/rfc822")
+        return await self._receive(InboundMessage(
+            channel=Channel.EMAIL, account=self.config.account, provider=SURFACE,
+            provider_message_id=synthetic_message_id(self.config.account, fetched.raw),
+            sender=UNKNOWN_SENDER, body="(this email could not be read; the original is attached)",
+            received_at=datetime.now(UTC),
+            attachments=[Attachment("message.eml", "message/rfc822", len(fetched.raw), key)],
+            automated=True, meta={"imap_uid": fetched.uid, "unparsed": True},
+        ))
+
+    # -- outbound -------------------------------------------------------------------------
+    async def build_outgoing(self, ctx: OutboundContext) -> OutgoingMail:
+        message, conv, account = ctx.message, ctx.conversation, ctx.account
+        assert message.id is not None and conv.id is not None
+        attachments, total = [], 0
+        for item in message.attachments:
+            if not item.storage_key:
+                continue
+            data = await self.files.get(item.storage_key)
+            total += len(data)
+            attachments.append(OutgoingAttachment(item.filename, item.content_type, data))
+        if total > self.config.max_attachment_bytes:
+            limit = self.config.max_attachment_bytes // (1024 * 1024)
+            raise PermanentError(f"attachments too large for email ({total} bytes; limit "
+                                 f"{limit} MB, EMAIL_MAX_ATTACHMENT_MB)", "too_large")
+        return OutgoingMail(
+            from_address=self.config.address,
+            from_name=self.config.from_name or account.name,
+            to_address=ctx.contact.address,
+            to_name=ctx.contact.name,
+            subject=conv.subject or "",
+            body=message.body,
+            message_id=make_message_id(account.id, self.config.address, conv.id, message.id,
+                                       message.created_at),
+            date=datetime.now(UTC),
+            thread_ids=list(ctx.thread_ids),
+            attachments=attachments,
+            automatic=bool(message.meta.get("automatic")),
+        )
+
+    async def send(self, ctx: OutboundContext) -> str:
+        """The outbox's send function: returns the Message-ID it sent (stored by mark_sent)."""
+        outgoing = await self.build_outgoing(ctx)
+        msg = build_mail(outgoing, reply=bool(outgoing.thread_ids))
+        token = await self._token_for_send()
+        try:
+            await asyncio.to_thread(send_mail, self.config, msg, [outgoing.to_address], token)
+        except SmtpAuthError:
+            if self.tokens is not None:
+                self.tokens.invalidate()  # expired early or revoked: fetch a new one next try
+            raise
+        await self._append_sent(msg.as_bytes(), outgoing.date)
+        return outgoing.message_id
+
+    async def _token_for_send(self) -> str | None:
+        if self.tokens is None:
+            return None
+        try:
+            return await self.tokens.token()
+        except OAuthError as exc:
+            if exc.permanent:
+                raise PermanentError(str(exc), "oauth") from exc
+            raise TransientError(str(exc), "oauth") from exc
+
+    async def _append_sent(self, raw: bytes, when: datetime) -> None:
+        """Keep a copy in the Sent folder; Gmail files sent mail itself. The mail is out
+        already, so a failure here is logged, never raised (that would send it again)."""
+        if self.config.sent_folder == "" or self.config.is_gmail:
+            return
+        try:
+            token = await self.tokens.token() if self.tokens is not None else None
+            await asyncio.to_thread(self._append_blocking, raw, when, token)
+        except (*IMAP_ERRORS, OAuthError) as exc:
+            log.warning("email %s: sent, but not copied to the Sent folder: %s",
+                        self.config.account, exc)
+
+    def _append_blocking(self, raw: bytes, when: datetime, token: str | None) -> None:
+        session = ImapSession(self.config)
+        session.connect(token)
+        try:
+            folder = self.config.sent_folder or session.sent_folder()
+            if folder:
+                session.append(folder, raw, when)
+            else:
+                log.warning("email %s: no Sent folder found; set EMAIL_SENT_FOLDER",
+                            self.config.account)
+        finally:
+            session.close()

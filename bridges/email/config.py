@@ -1,0 +1,51 @@
+"""Everything one mailbox needs, independent of how the process reads its settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bridges.email.oauth import OAuthConfig
+
+AUTH_METHODS = ("password", "xoauth2_google", "xoauth2_microsoft")
+
+
+@dataclass
+class MailboxConfig:
+    account: str
+    address: str
+    imap_host: str
+    imap_user: str
+    smtp_host: str | None = None
+    imap_port: int = 993
+    imap_password: str | None = None
+    imap_ssl: bool = True
+    smtp_port: int = 587
+    smtp_user: str | None = None  # None: the IMAP user
+    smtp_password: str | None = None  # None: the IMAP password
+    smtp_starttls: bool = True
+    folder: str = "INBOX"
+    from_name: str = ""
+    auth: str = "password"
+    oauth: OAuthConfig | None = None
+    poll_seconds: float = 60.0
+    lookback_days: int = 14
+    sent_folder: str | None = None  # None: find the \Sent folder; "" : never append
+    max_attachment_bytes: int = 25 * 1024 * 1024
+    idle_renew_seconds: float = 540.0  # RFC 2177: re-issue IDLE before 29 min; servers cut ~10
+    wait_slice_seconds: float = 15.0  # how often the worker re-checks leadership while idle
+    use_idle: bool = True  # False forces polling even where the server has IDLE
+    timeout_seconds: float = 60.0
+    backoff_max_seconds: float = 300.0
+
+    @property
+    def smtp_login(self) -> str:
+        return self.smtp_user or self.imap_user
+
+    @property
+    def smtp_secret(self) -> str | None:
+        return self.smtp_password if self.smtp_password is not None else self.imap_password
+
+    @property
+    def is_gmail(self) -> bool:
+        host = self.imap_host.lower()
+        return self.auth == "xoauth2_google" or host.endswith(("gmail.com", "googlemail.com"))

@@ -1,0 +1,81 @@
+"""HTML mail -> readable text, and quoted history removed from HTML. Pure functions."""
+
+from __future__ import annotations
+
+import re
+
+import html2text
+from bs4 import BeautifulSoup, Comment
+
+# Containers mail clients put the quoted conversation in. Everything inside is history.
+_QUOTE_SELECTORS = (
+    "div.gmail_quote", "blockquote.gmail_quote", "div.gmail_extra",
+    "blockquote[type=cite]",                      # Apple Mail, Thunderbird
+    "div.moz-cite-prefix",                        # Thunderbird "On ... wrote:" line
+    "div#appendonsend",                           # Outlook (new) marks where history starts
+    "div#divRplyFwdMsg",                          # Outlook web reply header
+    "div.OutlookMessageHeader",
+    "div.yahoo_quoted", "div.zmail_extra", "div.protonmail_quote",
+)
+# Outlook desktop separates history with a border-top div: everything after it is quoted.
+_OUTLOOK_DIVIDER = re.compile(r"border-top:\s*solid\s+#?[0-9a-f]{3,6}\s+1\.0pt", re.I)
+_SIGNATURE_SELECTORS = ("div.gmail_signature", "div.moz-signature", "div#Signature",
+                        "div[data-smartmail=gmail_signature]")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+def _soup(html: str) -> BeautifulSoup:
+    return BeautifulSoup(html, "html.parser")
+
+
+def _drop_outlook_history(soup: BeautifulSoup) -> bool:
+    for div in soup.find_all("div", style=_OUTLOOK_DIVIDER):
+        # The divider's parent wrapper (div.WordSection1 ...) holds the history after it.
+        node = div
+        for sibling in list(node.find_all_next()):
+            sibling.extract()
+        div.extract()
+        return True
+    hr = soup.find("hr", id="stopSpelling") or soup.find("div", id="divRplyFwdMsg")
+    if hr is not None:
+        for sibling in list(hr.find_all_next()):
+            sibling.extract()
+        hr.extract()
+        return True
+    return False
+
+
+def strip_quoted_html(html: str) -> tuple[str, bool]:
+    """(HTML without quote containers and signatures, whether anything was removed)."""
+    soup = _soup(html)
+    removed = False
+    for comment in soup.find_all(string=lambda s: isinstance(s, Comment)):
+        comment.extract()
+    for selector in (*_QUOTE_SELECTORS, *_SIGNATURE_SELECTORS):
+        for node in soup.select(selector):
+            node.decompose()
+            removed = True
+    removed = _drop_outlook_history(soup) or removed
+    return str(soup), removed
+
+
+def html_to_text(html: str) -> str:
+    """Readable text (light Markdown: links, lists, emphasis) for the Slack mirror."""
+    converter = html2text.HTML2Text()
+    converter.body_width = 0  # never hard-wrap: Slack wraps
+    converter.ignore_images = True
+    converter.ignore_emphasis = False
+    converter.unicode_snob = True  # keep accents instead of ASCII look-alikes
+    converter.single_line_break = False
+    soup = _soup(html)
+    for node in soup(["style", "script", "head", "title"]):
+        node.decompose()
+    text = converter.handle(str(soup))
+    text = "\n".join(line.rstrip() for line in text.splitlines())
+    return _BLANK_LINES.sub("\n\n", text).strip()
+
+
+def new_text_from_html(html: str) -> str:
+    """The text of the HTML after its quoted history and signatures are removed."""
+    cleaned, _ = strip_quoted_html(html)
+    return html_to_text(cleaned)

@@ -1,0 +1,208 @@
+"""Raw RFC 5322 bytes -> ParsedEmail: what the bridge needs, decoded. Pure (no I/O).
+
+`email.policy.default` decodes RFC 2047 headers and charsets; broken charsets degrade to
+replacement characters instead of failing, so a message is never lost to its encoding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import parsedate_to_datetime
+
+from bridges.email.bounces import DeliveryReport, delivery_report
+from bridges.email.headers import (
+    automated_reasons,
+    header_text,
+    message_ids,
+    normalize_message_id,
+    sender,
+)
+from bridges.email.html_text import html_to_text, strip_quoted_html
+from bridges.email.reply_text import split_reply
+
+_PARSER = BytesParser(policy=policy.default)
+PREVIEW_MAX = 40_000  # Slack's message text limit; the full text stays in meta
+
+
+@dataclass(slots=True)
+class ParsedAttachment:
+    filename: str
+    content_type: str
+    data: bytes
+    content_id: str | None = None  # inline images referenced as cid: in the HTML
+    inline: bool = False
+
+
+@dataclass(slots=True)
+class ParsedEmail:
+    message_id: str | None
+    subject: str | None
+    sender_name: str
+    sender_address: str
+    date: datetime | None
+    new_text: str  # the customer's new words: no quotes, no signature
+    full_text: str  # the whole text body (plain part, or the HTML converted)
+    signature: str
+    html: str | None
+    in_reply_to: str | None
+    references: list[str]
+    to: list[str]
+    cc: list[str]
+    automated_reasons: list[str]
+    attachments: list[ParsedAttachment] = field(default_factory=list)
+    report: DeliveryReport | None = None
+
+    @property
+    def automated(self) -> bool:
+        return bool(self.automated_reasons)
+
+
+def parse_bytes(raw: bytes) -> EmailMessage:
+    return _PARSER.parsebytes(raw)  # type: ignore[return-value]
+
+
+def synthetic_message_id(account: str, raw: bytes) -> str:
+    """A stable id for mail without Message-ID: the same bytes give the same id, whatever
+    UID or UIDVALIDITY the server gives them (so a resync still dedupes)."""
+    digest = hashlib.sha256(raw).hexdigest()[:32]
+    return f"<{digest}.{account}@threadline.invalid>"
+
+
+def _text_of(part: EmailMessage) -> str:
+    try:
+        content = part.get_content()
+    except (LookupError, UnicodeError, AssertionError):
+        payload = part.get_payload(decode=True) or b""
+        charset = part.get_content_charset() or "utf-8"
+        try:
+            content = payload.decode(charset, errors="replace")
+        except LookupError:  # an unknown charset name
+            content = payload.decode("utf-8", errors="replace")
+    if isinstance(content, bytes):
+        content = content.decode("utf-8", errors="replace")
+    return str(content)
+
+
+def _filename(part: EmailMessage, index: int) -> str:
+    try:
+        name = part.get_filename()  # RFC 2231 and RFC 2047 names decoded by the policy
+    except Exception:
+        name = None
+    if name:
+        return " ".join(name.replace("/", "_").replace("\\", "_").split())
+    ext = {"image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif",
+           "application/pdf": ".pdf", "message/rfc822": ".eml"}.get(part.get_content_type(), "")
+    return f"attachment-{index}{ext}"
+
+
+def _leaves(part: EmailMessage):
+    """The leaf parts, without descending into attached mails or delivery-status blocks."""
+    ctype = part.get_content_type()
+    if part.is_multipart() and not ctype.startswith("message/"):
+        for sub in part.iter_parts():
+            yield from _leaves(sub)  # type: ignore[arg-type]
+    else:
+        yield part
+
+
+def _walk(msg: EmailMessage) -> tuple[str | None, str | None, list[ParsedAttachment]]:
+    """First text/plain and text/html bodies, and every other part as an attachment."""
+    plain = html = None
+    attachments: list[ParsedAttachment] = []
+    for part in _leaves(msg):
+        ctype = part.get_content_type()
+        disposition = part.get_content_disposition()
+        is_attachment = disposition == "attachment" or (
+            part.get_filename() is not None and ctype not in ("text/plain", "text/html")
+        )
+        if ctype == "text/plain" and plain is None and not is_attachment:
+            plain = _text_of(part)
+        elif ctype == "text/html" and html is None and not is_attachment:
+            html = _text_of(part)
+        elif ctype in ("message/delivery-status", "text/rfc822-headers"):
+            continue  # read by the bounce parser; not for the customer's thread
+        elif part is not msg or is_attachment or not ctype.startswith("text/"):
+            data = part.get_payload(decode=True)
+            if data is None:  # message/rfc822 parts: keep the attached mail whole
+                inner = part.get_payload()
+                inner = inner[0] if isinstance(inner, list) and inner else inner
+                data = inner.as_bytes() if hasattr(inner, "as_bytes") else b""
+            cid = normalize_message_id(part.get("Content-ID"))
+            attachments.append(ParsedAttachment(
+                filename=_filename(part, len(attachments) + 1),
+                content_type=ctype,
+                data=data,
+                content_id=cid.strip("<>") if cid else None,
+                inline=disposition == "inline" or (cid is not None and disposition is None),
+            ))
+    return plain, html, attachments
+
+
+def _date(msg: EmailMessage) -> datetime | None:
+    value = header_text(msg, "Date")
+    if not value:
+        return None
+    try:
+        at = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def _addresses(msg: EmailMessage, name: str) -> list[str]:
+    from email.utils import getaddresses
+
+    text = header_text(msg, name)
+    return [a.lower() for _, a in getaddresses([text])] if text else []
+
+
+def parse_email(raw: bytes, own_addresses: frozenset[str] = frozenset()) -> ParsedEmail:
+    msg = parse_bytes(raw)
+    plain, html, attachments = _walk(msg)
+    if plain is not None and plain.strip():
+        full_text = plain
+        reply = split_reply(plain)
+        new_text, signature = reply.new_text, reply.signature
+        if html is not None and not reply.quoted:
+            # Some clients put the quote only in the HTML structure: prefer it when the
+            # plain part showed no history but the HTML has quote containers.
+            cleaned, removed = strip_quoted_html(html)
+            if removed:
+                html_reply = split_reply(html_to_text(cleaned))
+                if html_reply.new_text:
+                    new_text, signature = html_reply.new_text, html_reply.signature
+    elif html is not None:
+        full_text = html_to_text(html)
+        cleaned, _ = strip_quoted_html(html)
+        reply = split_reply(html_to_text(cleaned))
+        new_text, signature = reply.new_text, reply.signature
+        if not new_text:
+            new_text = full_text
+    else:
+        full_text = new_text = signature = ""
+    name, address = sender(msg)
+    in_reply_to = message_ids(header_text(msg, "In-Reply-To"))
+    report = delivery_report(msg)
+    return ParsedEmail(
+        message_id=normalize_message_id(header_text(msg, "Message-ID")),
+        subject=header_text(msg, "Subject"),
+        sender_name=name,
+        sender_address=address,
+        date=_date(msg),
+        new_text=new_text[:PREVIEW_MAX],
+        full_text=full_text,
+        signature=signature,
+        html=html,
+        in_reply_to=in_reply_to[-1] if in_reply_to else None,
+        references=message_ids(header_text(msg, "References")),
+        to=_addresses(msg, "To"),
+        cc=_addresses(msg, "Cc"),
+        automated_reasons=automated_reasons(msg, own_addresses),
+        attachments=attachments,
+        report=report,
+    )
