@@ -182,8 +182,11 @@ class Settings(BaseSettings):
             slack_missing.append("SLACK_CHANNEL")
         slack_mode = "Socket Mode" if self.slack_app_token else "HTTP mode"
 
+        # OAuth mailboxes log in with a refresh token instead of a password.
+        email_secret = (("EMAIL_OAUTH_CLIENT_ID", "EMAIL_OAUTH_REFRESH_TOKEN")
+                        if self.email_auth != "password" else ("EMAIL_IMAP_PASSWORD",))
         email_missing = need("EMAIL_ADDRESS", "EMAIL_IMAP_HOST", "EMAIL_IMAP_USER",
-                             "EMAIL_IMAP_PASSWORD", "EMAIL_SMTP_HOST")
+                             *email_secret, "EMAIL_SMTP_HOST")
         wa_missing = need("WHATSAPP_CLOUD_TOKEN", "WHATSAPP_CLOUD_APP_SECRET",
                           "WHATSAPP_CLOUD_VERIFY_TOKEN", "WHATSAPP_CLOUD_PHONE_NUMBER_ID")
         tw_missing = need("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_WHATSAPP_FROM",

@@ -10,11 +10,13 @@ from core.inbound import InboundMessage, InboundResult
 from core.model import Actor, Contact, Conversation, Direction, Message, MessageKind, Status
 from core.ports import Link, UnitOfWork
 from core.rules import on_customer_message
+from core.subjects import base_subject, is_reply_subject
 from core.usecases.base import UseCaseBase
 
 # A WhatsApp message shortly after a conversation was resolved continues it (the customer
 # is usually answering the last reply); after this long it starts a fresh conversation.
 REOPEN_RESOLVED_WITHIN = timedelta(days=7)
+SUBJECT_FALLBACK_WITHIN = timedelta(days=30)
 
 
 def thread_surface(provider: str) -> str:
@@ -108,6 +110,8 @@ class InboundUseCases(UseCaseBase):
         conv = None
         if msg.channel.value == "email":
             conv = await self._email_thread(uow, msg)
+            if conv is None:
+                conv = await self._subject_fallback(uow, msg, contact, at)
         else:
             latest = await uow.conversations.latest_for_contact(msg.account, contact.id)
             if latest is not None and (
@@ -129,6 +133,21 @@ class InboundUseCases(UseCaseBase):
             ),
             True,
         )
+
+    async def _subject_fallback(
+        self, uow: UnitOfWork, msg: InboundMessage, contact: Contact, at: datetime
+    ) -> Conversation | None:
+        """Last resort for replies whose headers were lost (some clients, forwards): a
+        "Re:" subject matching the same contact's latest conversation on this account,
+        recently active. Careful on purpose: a wrong merge is worse than a new thread."""
+        if not is_reply_subject(msg.subject) or not base_subject(msg.subject):
+            return None
+        assert contact.id is not None
+        latest = await uow.conversations.latest_for_contact(msg.account, contact.id)
+        if latest is None or base_subject(latest.subject) != base_subject(msg.subject):
+            return None
+        last = latest.last_activity_at or latest.created_at
+        return latest if at - last <= SUBJECT_FALLBACK_WITHIN else None
 
     async def _email_thread(self, uow: UnitOfWork, msg: InboundMessage) -> Conversation | None:
         # In-Reply-To first, then References from the newest back, then the provider thread.

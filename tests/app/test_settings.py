@@ -95,3 +95,17 @@ def test_features_enabled():
     )
     on = {f.name for f in s.features(accounts_have_slack_channels=True) if f.enabled}
     assert on == {"slack", "openai", "telegram", "email"}
+
+
+def test_email_oauth_needs_a_refresh_token_not_a_password():
+    from threadline.settings import Settings
+
+    base = dict(EMAIL_ADDRESS="help@shop.test", EMAIL_IMAP_HOST="imap.gmail.com",
+                EMAIL_IMAP_USER="help@shop.test", EMAIL_SMTP_HOST="smtp.gmail.com")
+    oauth = Settings(_env_file=None, EMAIL_AUTH="xoauth2_google", **base).feature("email")
+    assert not oauth.enabled
+    assert "EMAIL_OAUTH_REFRESH_TOKEN" in oauth.missing
+    assert "EMAIL_IMAP_PASSWORD" not in oauth.missing
+    ready = Settings(_env_file=None, EMAIL_AUTH="xoauth2_google", EMAIL_OAUTH_CLIENT_ID="id",
+                     EMAIL_OAUTH_REFRESH_TOKEN="rt", **base).feature("email")
+    assert ready.enabled

@@ -96,3 +96,25 @@ async def test_unknown_or_mismatched_account(inbox):
     msg.account = "mail"
     with pytest.raises(InvalidInput, match="email account"):
         await inbox.receive(msg)
+
+
+async def test_reply_without_headers_threads_by_subject_and_contact_carefully(inbox):
+    root = await inbox.receive(email_msg(mid="<s0@x>", subject="Pedido 42 retrasado"))
+    same = await inbox.receive(email_msg(mid="<s1@x>", subject="RE: Re:  pedido 42 retrasado"))
+    assert same.conversation_id == root.conversation_id and not same.created_conversation
+    other_contact = await inbox.receive(email_msg(mid="<s2@x>", sender="bob@example.com",
+                                                  subject="Re: Pedido 42 retrasado"))
+    assert other_contact.created_conversation  # never merges different people
+    no_prefix = await inbox.receive(email_msg(mid="<s3@x>", subject="Pedido 42 retrasado"))
+    assert no_prefix.created_conversation  # a new mail with the same subject is new
+    stale = await inbox.receive(email_msg(mid="<s4@x>", subject="Re: Pedido 42 retrasado",
+                                          at=T0 + 40 * 24 * H))
+    assert stale.created_conversation  # too long ago
+
+
+def test_base_subject():
+    from core.subjects import base_subject, is_reply_subject
+
+    assert base_subject("Re: AW: Fwd: RE[2]:  Hello   World") == "hello world"
+    assert is_reply_subject("Aw: x") and not is_reply_subject("Fwd: x")
+    assert not is_reply_subject("Reunión mañana")
