@@ -1,8 +1,9 @@
 """Plug-in points for channel bridges and staff front ends.
 
 Each public module in this package has `build(runtime) -> Integration | None` (None when
-its settings are not there); modules are discovered, so adding one needs no edit here. The runtime registers the outbox handlers, the app mounts the routers and
-the lifespan starts and stops the background tasks (IMAP sync, Socket Mode, ...).
+its settings are not there); modules are discovered, so adding one needs no edit here.
+The runtime registers the outbox handlers, the app mounts the routers and the lifespan
+starts and stops the background tasks (IMAP sync, Socket Mode, ...).
 """
 
 from __future__ import annotations
