@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from bot.slack.views import ids
+from bot.slack.views.blocks import button as _button
 from bot.slack.views.models import CardView
 from bot.slack.views.text import (
     channel_icon,
@@ -30,18 +31,6 @@ SNOOZE_PRESETS = (
     ("monday", "Next Monday 09:00"),
     ("pick", "Pick a date and time…"),
 )
-
-
-def _button(text: str, action_id: str, value: str, style: str | None = None) -> dict:
-    button = {
-        "type": "button",
-        "text": plain_text(text, 75),
-        "action_id": action_id,
-        "value": value,
-    }
-    if style:
-        button["style"] = style
-    return button
 
 
 def snooze_menu(conversation_id: int) -> dict:

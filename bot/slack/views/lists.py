@@ -9,6 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.slack.views import ids
+from bot.slack.views.blocks import context as _context
+from bot.slack.views.blocks import header as _header
+from bot.slack.views.blocks import section as _section
 from bot.slack.views.models import ConversationRow, StatsView
 from bot.slack.views.text import (
     channel_icon,
@@ -41,26 +44,6 @@ MENTIONS = (
     "`@Threadline tag NAME…` · `@Threadline untag NAME` · `@Threadline resolve` · "
     "`@Threadline reopen` · `@Threadline note TEXT`"
 )
-
-
-def _section(text: str, block_id: str | None = None, accessory: dict | None = None) -> dict:
-    block = {"type": "section", "text": mrkdwn(truncate(text, 3_000), verbatim=True)}
-    if block_id:
-        block["block_id"] = block_id
-    if accessory:
-        block["accessory"] = accessory
-    return block
-
-
-def _context(text: str, block_id: str | None = None) -> dict:
-    block = {"type": "context", "elements": [mrkdwn(truncate(text, 3_000), verbatim=True)]}
-    if block_id:
-        block["block_id"] = block_id
-    return block
-
-
-def _header(text: str) -> dict:
-    return {"type": "header", "text": plain_text(text or " ", 150)}
 
 
 def open_button(permalink: str | None) -> dict | None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 
 from bot.slack.views import ids
+from bot.slack.views.blocks import context as _context
+from bot.slack.views.blocks import section as _section
 from bot.slack.views.models import CustomerProfileView, OptionView, TemplateView
 from bot.slack.views.text import (
     channel_icon,
@@ -79,17 +81,6 @@ def _input(
     if dispatch_action:
         block["dispatch_action"] = True
     return block
-
-
-def _section(text: str, block_id: str | None = None) -> dict:
-    block = {"type": "section", "text": mrkdwn(truncate(text, 3_000), verbatim=True)}
-    if block_id:
-        block["block_id"] = block_id
-    return block
-
-
-def _context(text: str) -> dict:
-    return {"type": "context", "elements": [mrkdwn(truncate(text, 3_000), verbatim=True)]}
 
 
 def option(value: str, label: str) -> dict:

@@ -6,6 +6,9 @@ import json
 import math
 
 from bot.slack.views import ids
+from bot.slack.views.blocks import button as _button
+from bot.slack.views.blocks import context as _context
+from bot.slack.views.blocks import section as _section
 from bot.slack.views.models import AttachmentView, MessageView, SendStatusView
 from bot.slack.views.text import (
     channel_icon,
@@ -25,32 +28,6 @@ from bot.slack.views.text import (
 SECTION_CHUNK = 2_900
 MAX_BODY_SECTIONS = 40  # leaves room for header/context/action blocks under Slack's 50
 MODAL_BLOCKS = 100
-
-
-def _section(text: str, block_id: str | None = None) -> dict:
-    block = {"type": "section", "text": mrkdwn(text, verbatim=True)}
-    if block_id:
-        block["block_id"] = block_id
-    return block
-
-
-def _context(text: str, block_id: str | None = None) -> dict:
-    block = {"type": "context", "elements": [mrkdwn(truncate(text, 3_000), verbatim=True)]}
-    if block_id:
-        block["block_id"] = block_id
-    return block
-
-
-def _button(text: str, action_id: str, value: str, style: str | None = None) -> dict:
-    button = {
-        "type": "button",
-        "text": plain_text(text, 75),
-        "action_id": action_id,
-        "value": value,
-    }
-    if style:
-        button["style"] = style
-    return button
 
 
 def _body_sections(escaped: str, max_sections: int = MAX_BODY_SECTIONS) -> list[dict]:
