@@ -16,6 +16,7 @@ from core.usecases.inbound import InboundUseCases
 from core.usecases.links import LinkUseCases
 from core.usecases.outbound import OutboundUseCases
 from core.usecases.queries import ConversationDetails, QueryUseCases
+from core.usecases.reactions import ReactionUseCases
 from core.usecases.triage import TriageUseCases
 from core.usecases.undo_send import UndoSendUseCases
 
@@ -32,6 +33,7 @@ class Inbox(
     DeliveryUseCases,
     LinkUseCases,
     UndoSendUseCases,
+    ReactionUseCases,
 ):
     """The single entry point adapters call: bridges, front ends, CLI and workers."""
 

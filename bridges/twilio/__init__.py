@@ -1,0 +1,1 @@
+"""Twilio WhatsApp bridge: signed form webhooks in, the twilio SDK (over httpx) out."""

@@ -1,0 +1,45 @@
+"""Outbound WhatsApp through Twilio: Body / MediaUrl, or content_sid + content_variables."""
+
+from __future__ import annotations
+
+from bridges.twilio.api import TwilioApi
+from bridges.twilio.media_links import signed_url
+from bridges.twilio.templates import content_variables
+from core.delivery import PermanentError
+from core.usecases import OutboundContext
+
+BODY_LIMIT = 1600  # Twilio's limit for a WhatsApp body
+
+
+class TwilioSender:
+    def __init__(self, api: TwilioApi, from_number: str, public_url: str) -> None:
+        self.api, self.public_url = api, public_url.rstrip("/")
+        self.from_ = f"whatsapp:{from_number}"
+        self.status_callback = f"{self.public_url}/webhooks/twilio/status"
+
+    async def __call__(self, ctx: OutboundContext) -> str:
+        to = f"whatsapp:{ctx.contact.address}"
+        message = ctx.message
+        common = {"from_": self.from_, "to": to, "status_callback": self.status_callback}
+        if message.template_name:
+            if ctx.template is None or not ctx.template.provider_name:
+                raise PermanentError(f"template {message.template_name!r} is not known any more")
+            return await self.api.send(
+                **common, content_sid=ctx.template.provider_name,
+                content_variables=content_variables(ctx.template, message.template_values))
+        body = message.body or ""
+        if len(body) > BODY_LIMIT:
+            raise PermanentError(f"the text is {len(body)} characters; WhatsApp through Twilio "
+                                 f"allows {BODY_LIMIT}")
+        urls = []
+        for attachment in message.attachments:
+            if not attachment.storage_key:
+                raise PermanentError(f"attachment {attachment.filename!r} has no stored bytes")
+            urls.append(signed_url(self.public_url, self.api.auth_token, attachment.storage_key))
+        if not body and not urls:
+            raise PermanentError("nothing to send: the message has no text and no attachment")
+        # WhatsApp carries one media per message: the text rides with the first one.
+        first = await self.api.send(**common, body=body or None, media_urls=urls[:1] or None)
+        for url in urls[1:]:
+            await self.api.send(**common, media_urls=[url])
+        return first

@@ -1,0 +1,1 @@
+"""Meta WhatsApp Cloud API bridge: webhooks in, Graph API out."""

@@ -1,0 +1,150 @@
+"""A small Graph API client for WhatsApp: media download/upload, sending, template pages.
+
+Errors are mapped to core.delivery so the outbox knows whether to retry (see `graph_error`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import httpx
+
+from bridges.whatsapp_common.media import MediaTooLarge
+from core.delivery import DeliveryError, PermanentError, RetryAfter, TransientError
+
+log = logging.getLogger("threadline.whatsapp_cloud")
+
+DEFAULT_RETRY_SECONDS = 60.0  # Meta does not say when throughput limits lift
+WINDOW_CODES = {"131047"}
+THROTTLE_CODES = {"130429", "131056", "4", "80007"}
+TOKEN_CODES = {"190"}
+
+
+def graph_error(status: int, body: object, headers: httpx.Headers | None = None) -> DeliveryError:
+    """Meta's `{"error": {code, message, error_data.details}}` -> retry, wait or give up."""
+    err = body.get("error") if isinstance(body, dict) else None
+    err = err if isinstance(err, dict) else {}
+    code = str(err.get("code")) if err.get("code") is not None else None
+    data = err.get("error_data") if isinstance(err.get("error_data"), dict) else {}
+    text = str(data.get("details") or err.get("message") or f"HTTP {status}")
+    if code in WINDOW_CODES:
+        return PermanentError(f"outside the 24 h window: use a template ({text})", code)
+    if status == 429 or code in THROTTLE_CODES:
+        raw = (headers or {}).get("retry-after")
+        try:
+            seconds = float(raw) if raw is not None else DEFAULT_RETRY_SECONDS
+        except ValueError:
+            seconds = DEFAULT_RETRY_SECONDS
+        return RetryAfter(seconds, f"WhatsApp rate limit: {text}", code or str(status))
+    if code in TOKEN_CODES:
+        log.error("WhatsApp Cloud API access token expired or invalid: renew "
+                  "WHATSAPP_CLOUD_TOKEN (%s)", text)
+        return PermanentError(f"access token expired: renew WHATSAPP_CLOUD_TOKEN ({text})", code)
+    if status >= 500:
+        return TransientError(f"Graph API HTTP {status}: {text}", code or str(status))
+    return PermanentError(text, code or str(status))
+
+
+@dataclass(frozen=True, slots=True)
+class MediaInfo:
+    url: str
+    content_type: str
+    size: int | None
+
+
+class GraphClient:
+    def __init__(self, base_url: str, token: str, http: httpx.AsyncClient) -> None:
+        self.base = base_url.rstrip("/")
+        self.token = token
+        self.http = http
+
+    @property
+    def _auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    async def _call(self, method: str, path: str, **kw) -> dict:
+        try:
+            response = await self.http.request(method, f"{self.base}/{path.lstrip('/')}",
+                                               headers=self._auth, **kw)
+        except httpx.HTTPError as exc:
+            raise TransientError(f"Graph API unreachable: {exc!r}") from exc
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if response.status_code >= 400 or (isinstance(body, dict) and "error" in body):
+            raise graph_error(response.status_code, body, response.headers)
+        if not isinstance(body, dict):
+            raise TransientError(f"Graph API answered HTTP {response.status_code} without JSON")
+        return body
+
+    # -- media ------------------------------------------------------------------------
+    async def media_info(self, media_id: str) -> MediaInfo:
+        body = await self._call("GET", media_id)
+        if not body.get("url"):
+            raise PermanentError(f"media {media_id} has no download url")
+        size = body.get("file_size")
+        return MediaInfo(str(body["url"]), str(body.get("mime_type") or ""),
+                         int(size) if str(size or "").isdigit() else None)
+
+    async def download(self, url: str, limit: int) -> bytes:
+        """Step two of Meta's download: the short-lived url, with the same bearer token.
+        Streams and stops at `limit` so an oversized file never fills memory."""
+        chunks, total = [], 0
+        try:
+            async with self.http.stream("GET", url, headers=self._auth) as response:
+                if response.status_code >= 400:
+                    await response.aread()
+                    try:
+                        body = response.json()
+                    except ValueError:
+                        body = None
+                    raise graph_error(response.status_code, body, response.headers)
+                async for chunk in response.aiter_bytes():
+                    total += len(chunk)
+                    if total > limit:
+                        raise MediaTooLarge(total)
+                    chunks.append(chunk)
+        except httpx.HTTPError as exc:
+            raise TransientError(f"media download failed: {exc!r}") from exc
+        return b"".join(chunks)
+
+    async def upload(self, phone_number_id: str, data: bytes, filename: str,
+                     content_type: str) -> str:
+        body = await self._call(
+            "POST", f"{phone_number_id}/media",
+            data={"messaging_product": "whatsapp", "type": content_type},
+            files={"file": (filename, data, content_type)},
+        )
+        if not body.get("id"):
+            raise TransientError("media upload answered without an id")
+        return str(body["id"])
+
+    # -- messages and templates ------------------------------------------------------
+    async def send(self, phone_number_id: str, payload: dict) -> str:
+        body = await self._call("POST", f"{phone_number_id}/messages",
+                                json={"messaging_product": "whatsapp", **payload})
+        messages = body.get("messages")
+        if not (isinstance(messages, list) and messages and isinstance(messages[0], dict)
+                and messages[0].get("id")):
+            raise TransientError("send answered without messages[0].id")
+        return str(messages[0]["id"])
+
+    async def template_pages(self, waba_id: str, page_size: int = 100):
+        """Yield each page's templates. Follows the `after` cursor against our own base URL
+        (never the `next` URL's host: the token must only go to the configured Graph)."""
+        params = {"limit": str(page_size),
+                  "fields": "name,language,status,category,components,parameter_format"}
+        seen: set[str] = set()
+        while True:
+            body = await self._call("GET", f"{waba_id}/message_templates", params=params)
+            data = body.get("data")
+            yield [t for t in data if isinstance(t, dict)] if isinstance(data, list) else []
+            paging = body.get("paging") if isinstance(body.get("paging"), dict) else {}
+            cursors = paging.get("cursors") if isinstance(paging.get("cursors"), dict) else {}
+            after = cursors.get("after")
+            if not paging.get("next") or not after or after in seen:
+                return
+            seen.add(after)
+            params = {**params, "after": str(after)}

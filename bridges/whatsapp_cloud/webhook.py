@@ -1,0 +1,224 @@
+"""Meta webhook endpoint: verify, parse, hand every message and status to the core, then 200.
+
+Order of work for one delivery: check the signature over the raw bytes (403, nothing
+stored), parse (400 with a reason), then messages, reactions and statuses, each committed
+by the core. Only after all of them are stored do we answer 200; any failure answers 500
+so Meta redelivers, and dedupe (wamid; status monotonicity) makes the redelivery harmless.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from bridges.whatsapp_cloud.graph import GraphClient
+from bridges.whatsapp_cloud.parse import (
+    STATUS_VALUES,
+    ParsedMessage,
+    PayloadError,
+    parse_delivery,
+)
+from bridges.whatsapp_common.media import (
+    MediaTooLarge,
+    default_filename,
+    download_failed_note,
+    join_body,
+    limit_for,
+    too_large_note,
+)
+from core.delivery import DeliveryError
+from core.errors import InvalidInput
+from core.inbound import InboundMessage, InboundResult
+from core.model import Attachment, Channel, DeliveryStatus
+from core.ports import FileStore
+
+log = logging.getLogger("threadline.whatsapp_cloud")
+
+SURFACE = "whatsapp_cloud"
+MAX_BODY = 3 * 1024 * 1024  # Meta: deliveries are up to 3 MB
+QUOTE_CHARS = 120
+
+
+def valid_signature(secrets: Iterable[str], body: bytes, header: str | None) -> bool:
+    if not header or not header.startswith("sha256="):
+        return False
+    given = header.removeprefix("sha256=").strip().lower()
+    return any(
+        hmac.compare_digest(hmac.new(s.encode(), body, hashlib.sha256).hexdigest(), given)
+        for s in secrets
+    )
+
+
+@dataclass(frozen=True)
+class CloudNumber:
+    """One configured WhatsApp number: its account and the Graph client with its token."""
+
+    account: str
+    graph: GraphClient
+
+
+class CloudWebhook:
+    def __init__(
+        self,
+        numbers: dict[str, CloudNumber],  # by phone_number_id
+        app_secrets: list[str],
+        verify_tokens: list[str],
+        receive: Callable[[InboundMessage], Awaitable[InboundResult]],
+        inbox,
+        files: FileStore,
+    ) -> None:
+        self.numbers, self.app_secrets, self.verify_tokens = numbers, app_secrets, verify_tokens
+        self.receive, self.inbox, self.files = receive, inbox, files
+
+    # -- HTTP -------------------------------------------------------------------------
+    def router(self) -> APIRouter:
+        router = APIRouter()
+        router.add_api_route("/webhooks/whatsapp", self.verify, methods=["GET"])
+        router.add_api_route("/webhooks/whatsapp", self.post, methods=["POST"])
+        return router
+
+    async def verify(self, request: Request):
+        q = request.query_params
+        token = q.get("hub.verify_token") or ""
+        if q.get("hub.mode") == "subscribe" and any(
+            hmac.compare_digest(token.encode(), t.encode()) for t in self.verify_tokens
+        ):
+            return PlainTextResponse(q.get("hub.challenge") or "")
+        return PlainTextResponse("verification failed: hub.mode or hub.verify_token is wrong",
+                                 status_code=403)
+
+    async def post(self, request: Request):
+        body = await request.body()
+        if not valid_signature(self.app_secrets, body,
+                               request.headers.get("x-hub-signature-256")):
+            return _error(403, "missing or invalid X-Hub-Signature-256")
+        ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if ctype != "application/json":
+            return _error(415 if ctype else 400,
+                          f"content type must be application/json, got {ctype or 'none'}")
+        if len(body) > MAX_BODY:
+            return _error(413, "body larger than 3 MB")
+        try:
+            data = json.loads(body)
+        except (UnicodeDecodeError, ValueError) as exc:
+            return _error(400, f"body is not valid JSON: {exc}")
+        try:
+            delivery = parse_delivery(data)
+        except PayloadError as exc:
+            return _error(400, str(exc))
+        try:
+            summary = await self.process(delivery)
+        except Exception:
+            log.exception("storing a WhatsApp delivery failed; Meta will redeliver it")
+            return _error(500, "could not store the delivery; please retry")
+        return JSONResponse({"ok": True, **summary})
+
+    # -- processing ------------------------------------------------------------------------
+    async def process(self, delivery) -> dict:
+        stored = duplicates = statuses = reactions = 0
+        unrouted: set[str] = set()
+        rejected: list[str] = []
+        for parsed in delivery.messages:
+            number = self.numbers.get(parsed.phone_number_id)
+            if number is None:
+                unrouted.add(parsed.phone_number_id)
+                continue
+            try:
+                result = await self._message(number, parsed)
+            except InvalidInput as exc:  # e.g. a sender number the core cannot accept
+                log.error("WhatsApp message %s refused by the inbox: %s", parsed.wamid, exc)
+                rejected.append(parsed.wamid)
+                continue
+            if result.duplicate:
+                duplicates += 1
+            else:
+                stored += 1
+        for reaction in delivery.reactions:
+            if reaction.phone_number_id not in self.numbers:
+                unrouted.add(reaction.phone_number_id)
+                continue
+            if await self.inbox.react(SURFACE, reaction.target, reaction.emoji,
+                                      reaction.sender, reaction.at):
+                reactions += 1
+        for status in delivery.statuses:
+            if status.phone_number_id not in self.numbers:
+                unrouted.add(status.phone_number_id)
+                continue
+            if status.status not in STATUS_VALUES or not status.wamid:
+                log.info("ignoring WhatsApp status %r for %s", status.status, status.wamid)
+                continue
+            await self.inbox.record_delivery_by_provider_id(
+                SURFACE, status.wamid, DeliveryStatus(status.status), status.error_code,
+                status.error_text)
+            statuses += 1
+        for phone_id in sorted(unrouted):
+            # Answered 200 all the same: Meta would otherwise retry for 7 days and flag the
+            # endpoint, and the number may belong to another app on the same WABA.
+            log.error("WhatsApp delivery for phone_number_id %s, which no account uses: add "
+                      "an account with provider whatsapp_cloud and this address (or set "
+                      "WHATSAPP_CLOUD_PHONE_NUMBER_ID) to receive it", phone_id)
+        return {"stored": stored, "duplicates": duplicates, "statuses": statuses,
+                "reactions": reactions, "unrouted": sorted(unrouted), "rejected": rejected}
+
+    async def _message(self, number: CloudNumber, parsed: ParsedMessage) -> InboundResult:
+        body, attachments = parsed.body, []
+        if parsed.media is not None:
+            # A redelivery must not download again; text needs no check (the core dedupes).
+            existing = await self.inbox.find_link(SURFACE, parsed.wamid)
+            if existing is not None:
+                return InboundResult(existing.conversation_id, existing.message_id,
+                                     duplicate=True)
+            note, attachment = await self._media(number, parsed)
+            attachments = [attachment]
+            body = join_body(body, note)
+        if parsed.context_id:
+            body = join_body(await self._quote(parsed.context_id), body)
+        return await self.receive(InboundMessage(
+            channel=Channel.WHATSAPP, account=number.account, provider=SURFACE,
+            provider_message_id=parsed.wamid, sender=parsed.sender,
+            sender_name=parsed.sender_name, body=body, received_at=parsed.received_at,
+            attachments=attachments, meta=parsed.meta,
+        ))
+
+    async def _quote(self, context_id: str) -> str | None:
+        quoted = await self.inbox.message_by_provider_id(SURFACE, context_id)
+        if quoted is None:
+            return None
+        text = " ".join((quoted.body or "").split())
+        text = text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 1] + "…"
+        return f"> {text}" if text else None
+
+    async def _media(self, number: CloudNumber, parsed: ParsedMessage):
+        ref = parsed.media
+        assert ref is not None
+        limit = limit_for(ref.kind)
+        filename = ref.filename or default_filename(ref.kind, ref.ref, ref.content_type)
+        attachment = Attachment(filename, ref.content_type, 0, None)
+        try:
+            info = await number.graph.media_info(ref.ref)
+            attachment.content_type = info.content_type or ref.content_type
+            if info.size is not None and info.size > limit:
+                raise MediaTooLarge(info.size)
+            data = await number.graph.download(info.url, limit)
+        except MediaTooLarge as exc:
+            attachment.size = exc.size
+            parsed.meta["media_error"] = "too_large"
+            return too_large_note(ref.kind, filename, exc.size), attachment
+        except DeliveryError as exc:
+            log.warning("WhatsApp media %s of %s not downloaded: %s", ref.ref, parsed.wamid, exc)
+            parsed.meta["media_error"] = str(exc)
+            return download_failed_note(ref.kind, filename, exc.text), attachment
+        attachment.size = len(data)
+        attachment.storage_key = await self.files.put(data, filename, attachment.content_type)
+        return None, attachment
+
+
+def _error(status: int, reason: str) -> JSONResponse:
+    return JSONResponse({"ok": False, "error": reason}, status_code=status)

@@ -1,0 +1,1 @@
+"""What the Meta Cloud API and Twilio bridges share: media limits, notes, body rendering."""
