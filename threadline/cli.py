@@ -20,7 +20,7 @@ from threadline.cli_common import (
     settings_or_exit,
     setup_logging,
 )
-from threadline.cli_data import conversations_app, customers_app, outbox_app
+from threadline.cli_data import conversations_app, customers_app, outbox_app, templates_app
 from threadline.config import ConfigError, build_accounts, effective_timezone, load_config
 from threadline.settings import Settings
 
@@ -36,6 +36,7 @@ app = typer.Typer(
 app.add_typer(conversations_app, name="conversations")
 app.add_typer(customers_app, name="customers")
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(templates_app, name="templates")
 
 
 def _ensure_sqlite_dir(settings: Settings) -> None:

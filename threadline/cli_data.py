@@ -20,6 +20,8 @@ from threadline.cli_common import CliError, console, open_runtime, run
 conversations_app = typer.Typer(help="Browse conversations.", no_args_is_help=True)
 customers_app = typer.Typer(help="Manage customer records.", no_args_is_help=True)
 outbox_app = typer.Typer(help="Inspect the outbox of pending side effects.", no_args_is_help=True)
+templates_app = typer.Typer(help="Reply templates (WhatsApp ones come from Meta/Twilio).",
+                            no_args_is_help=True)
 
 IMPORT_COLUMNS = ("name", "email", "phone", "company", "external_ref", "notes")
 
@@ -214,5 +216,46 @@ def outbox_status(
                 ft.add_row(*(escape(str(v)) for v in (
                     r["id"], r["kind"], r["order_key"], r["attempts"], r.get("last_error") or "")))
             console.print(ft)
+
+    run(main)
+
+
+@templates_app.command("sync")
+def templates_sync() -> None:
+    """Fetch the approved WhatsApp templates (Meta and Twilio) into Threadline."""
+
+    async def main() -> None:
+        from threadline.integrations import twilio, whatsapp_cloud
+
+        async with open_runtime() as rt:
+            providers = {a.provider for a in rt.accounts.values()}
+            synced: dict[str, int] = {}
+            if "whatsapp_cloud" in providers:
+                synced.update(await whatsapp_cloud.sync_all_templates(rt))
+            if "twilio" in providers:
+                synced.update(await twilio.sync_all_templates(rt))
+        if not synced:
+            console.print("no WhatsApp account is configured: nothing to sync")
+            return
+        table = Table("account", "templates", title="templates synced")
+        for account, n in sorted(synced.items()):
+            table.add_row(escape(str(account)), str(n))
+        console.print(table)
+
+    run(main)
+
+
+@templates_app.command("list")
+def templates_list() -> None:
+    """The templates staff can send, by channel."""
+
+    async def main() -> None:
+        async with open_runtime() as rt:
+            templates = await rt.inbox.templates()
+        table = Table("name", "channel", "language", "variables", "account", title="templates")
+        for t in templates:
+            table.add_row(*(escape(str(v or "")) for v in (
+                t.name, t.channel.value, t.language, ", ".join(t.variables), t.account)))
+        console.print(table)
 
     run(main)

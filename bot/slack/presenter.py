@@ -27,6 +27,13 @@ def first_line(text: str, limit: int = 200) -> str:
     return ""
 
 
+def reactions_of(message: Message) -> tuple[str, ...]:
+    """meta['reactions'] maps who reacted to their emoji (WhatsApp keeps one per person)."""
+    reactions = message.meta.get("reactions") or {}
+    values = reactions.values() if isinstance(reactions, dict) else reactions
+    return tuple(str(v) for v in values if v)
+
+
 def contact_name(contact: Contact | None) -> str:
     if contact is None:
         return "Unknown contact"
@@ -98,9 +105,7 @@ class Presenter:
             ),
             quoted=message.meta.get("quoted"),
             channel=channel,
-            reactions=tuple(message.meta.get("reactions", {}).values())
-            if isinstance(message.meta.get("reactions"), dict)
-            else tuple(message.meta.get("reactions", ())),
+            reactions=reactions_of(message),
         )
 
     def send_status(self, message: Message, channel: str) -> SendStatusView:
@@ -119,6 +124,7 @@ class Presenter:
             error_code=message.error_code,
             error_text=message.error_text,
             channel=channel,
+            reactions=reactions_of(message),
         )
 
     def row(self, conv: Conversation, contact: Contact | None, permalink: str | None,

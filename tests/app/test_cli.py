@@ -147,3 +147,26 @@ def test_outbox_status(cli_db):
     result = invoke("outbox", "status")
     assert result.exit_code == 0, result.output
     assert "pending" in result.output and "failed" in result.output
+
+
+def test_templates_list_and_sync_without_whatsapp(cli_db, tmp_path, clean_env):
+    cfg = tmp_path / "config.yml"
+    cfg.write_text("templates:\n  - name: thanks\n    channel: email\n"
+                   "    body: 'Thanks {{name}}!'\n")
+    clean_env.setenv("THREADLINE_CONFIG", str(cfg))
+
+    async def sync_config() -> None:
+        from threadline.config import load_config
+
+        rt = Runtime(Settings(_env_file=None, THREADLINE_DATABASE_URL=cli_db),
+                     load_config(str(cfg)))
+        try:
+            await rt.prepare()
+        finally:
+            await rt.close()
+
+    asyncio.run(sync_config())
+    listed = invoke("templates", "list")
+    assert listed.exit_code == 0 and "thanks" in listed.output and "name" in listed.output
+    synced = invoke("templates", "sync")
+    assert synced.exit_code == 0 and "no WhatsApp account" in synced.output

@@ -77,6 +77,7 @@ class SendStatusView:
     error_code: str | None = None
     error_text: str | None = None
     channel: str = "email"
+    reactions: tuple[str, ...] = ()  # the customer's reactions to this reply
 
 
 @dataclass(frozen=True)

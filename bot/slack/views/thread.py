@@ -91,6 +91,8 @@ def customer_message(view: MessageView, max_chars: int = 12_000) -> dict:
     if len(chunks) > MAX_BODY_SECTIONS:
         chunks, cut = chunks[:MAX_BODY_SECTIONS], True
     blocks.extend([_section(c) for c in chunks] or [_context("_(no text)_")])
+    if view.reactions:
+        blocks.append(_context(_reaction_line(view.reactions)))
     missing = _missing_attachments(view.attachments)
     if missing:
         blocks.append(_context(missing))
@@ -158,6 +160,12 @@ def outbound_message(view: MessageView) -> dict:
     return {"text": _fallback(f"{author} {how}: ", view.body), "blocks": blocks}
 
 
+def _reaction_line(reactions: tuple[str, ...]) -> str:
+    """Customer reactions (unicode emoji from WhatsApp), escaped like any customer text."""
+    shown = escape_mrkdwn(truncate(" ".join(r for r in reactions if r), 200))
+    return f"Customer reacted {shown}"
+
+
 def send_status_message(view: SendStatusView) -> dict:
     """The bot's line under a staff reply, updated as it moves through the undo window."""
     mid = str(view.message_id)
@@ -184,6 +192,8 @@ def send_status_message(view: SendStatusView) -> dict:
         line = ":lock: Kept as a private note"
     else:
         line = f":grey_question: {escape_mrkdwn(truncate(status, 100))}"
+    if view.reactions:
+        line += " · " + _reaction_line(view.reactions)
     blocks.append(_context(line, f"send:{mid}"))
     if status == "queued" and view.send_at is not None and view.send_at > view.now:
         blocks.append(

@@ -1,6 +1,7 @@
 """Customer messages become a card + thread replies; staff replies in the thread go out
 after the undo window; notes never leave Slack."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -172,3 +173,23 @@ async def test_a_burst_is_coalesced_in_order_and_each_message_mapped(h):
     assert -1 not in positions and positions == sorted(positions)
     links = await h.inbox.links_of(first.conversation_id, "slack:msg")
     assert len({link.message_id for link in links}) == 7
+
+
+async def test_customer_reactions_show_on_the_mirrored_messages(h, sent):
+    r = await h.customer_writes("gracias")
+    card = h.card(r.conversation_id)
+    await h.inbox.react("whatsapp_cloud", "wamid.t1", "👍", "+34600111222")
+    await h.drain()
+    (reply,) = h.slack.thread_replies(INBOX, card.ts)
+    assert "Customer reacted 👍" in json.dumps(h.slack.message(INBOX, reply.ts).blocks,
+                                               ensure_ascii=False)
+    await staff_says(h, card.ts, "¡De nada!")
+    out = await h.wait(lambda: _last_out(h, r.conversation_id, "¡De nada!"))
+    h.advance(11)
+    await h.drain()  # sent as wamid.out1
+    await h.inbox.react("whatsapp_cloud", "wamid.out1", "❤️", "+34600111222")
+    await h.drain()
+    status = [m for m in h.slack.thread_replies(INBOX, card.ts) if "Sent" in text_of(m)]
+    assert len(status) == 1 and "Customer reacted ❤️" in json.dumps(status[0].blocks,
+                                                                    ensure_ascii=False)
+    assert out.id
