@@ -17,16 +17,16 @@ class TwilioSender:
         self.from_ = f"whatsapp:{from_number}"
         self.status_callback = f"{self.public_url}/webhooks/twilio/status"
 
-    async def __call__(self, ctx: OutboundContext) -> str:
+    async def __call__(self, ctx: OutboundContext) -> list[str]:
         to = f"whatsapp:{ctx.contact.address}"
         message = ctx.message
         common = {"from_": self.from_, "to": to, "status_callback": self.status_callback}
         if message.template_name:
             if ctx.template is None or not ctx.template.provider_name:
                 raise PermanentError(f"template {message.template_name!r} is not known any more")
-            return await self.api.send(
+            return [await self.api.send(
                 **common, content_sid=ctx.template.provider_name,
-                content_variables=content_variables(ctx.template, message.template_values))
+                content_variables=content_variables(ctx.template, message.template_values))]
         body = message.body or ""
         if len(body) > BODY_LIMIT:
             raise PermanentError(f"the text is {len(body)} characters; WhatsApp through Twilio "
@@ -39,7 +39,7 @@ class TwilioSender:
         if not body and not urls:
             raise PermanentError("nothing to send: the message has no text and no attachment")
         # WhatsApp carries one media per message: the text rides with the first one.
-        first = await self.api.send(**common, body=body or None, media_urls=urls[:1] or None)
+        parts = [await self.api.send(**common, body=body or None, media_urls=urls[:1] or None)]
         for url in urls[1:]:
-            await self.api.send(**common, media_urls=[url])
-        return first
+            parts.append(await self.api.send(**common, media_urls=[url]))
+        return parts

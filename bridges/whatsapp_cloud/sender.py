@@ -17,9 +17,9 @@ class CloudSender:
     def __init__(self, graph: GraphClient, phone_number_id: str, files: FileStore) -> None:
         self.graph, self.phone_number_id, self.files = graph, phone_number_id, files
 
-    async def __call__(self, ctx: OutboundContext) -> str:
-        """Send one queued message; returns the wamid of its first part, whose statuses the
-        thread shows. Several attachments go as several WhatsApp messages."""
+    async def __call__(self, ctx: OutboundContext) -> list[str]:
+        """Send one queued message; returns the wamids of its parts, first first (several
+        attachments go as several WhatsApp messages; every part's statuses are tracked)."""
         to = ctx.contact.address.lstrip("+")
         message = ctx.message
         context = {}
@@ -36,19 +36,19 @@ class CloudSender:
                 "language": {"code": template.language or "en_US"},
                 "components": template_components(template, message.template_values),
             }}
-            return await self.graph.send(self.phone_number_id, payload)
+            return [await self.graph.send(self.phone_number_id, payload)]
         body = message.body or ""
         if len(body) > TEXT_LIMIT:
             raise PermanentError(f"the text is {len(body)} characters; WhatsApp allows "
                                  f"{TEXT_LIMIT}")
-        first: str | None = None
+        parts: list[str] = []
         caption_used = False
         attachments = list(message.attachments)
         first_kind = media_kind(attachments[0].content_type) if attachments else None
         if body and (not attachments or first_kind not in CAPTIONED):
-            first = await self.graph.send(self.phone_number_id, {
+            parts.append(await self.graph.send(self.phone_number_id, {
                 "to": to, "type": "text", "text": {"body": body, "preview_url": False},
-                **context})
+                **context}))
             caption_used = True
         for attachment in attachments:
             if not attachment.storage_key:
@@ -64,9 +64,8 @@ class CloudSender:
             if kind in CAPTIONED and body and not caption_used:
                 media["caption"] = body
                 caption_used = True
-            wamid = await self.graph.send(self.phone_number_id, {
-                "to": to, "type": kind, kind: media, **(context if first is None else {})})
-            first = first or wamid
-        if first is None:
+            parts.append(await self.graph.send(self.phone_number_id, {
+                "to": to, "type": kind, kind: media, **({} if parts else context)}))
+        if not parts:
             raise PermanentError("nothing to send: the message has no text and no attachment")
-        return first
+        return parts

@@ -188,18 +188,27 @@ class OutboundUseCases(UseCaseBase):
             await uow.commit()
         return changed
 
-    async def mark_sent(self, message_id: int, surface: str, provider_message_id: str) -> None:
-        """Record the provider's id for a sent message (status reports and echo suppression)."""
+    async def mark_sent(
+        self,
+        message_id: int,
+        surface: str,
+        provider_message_id: str,
+        extra_ids: tuple[str, ...] = (),
+    ) -> None:
+        """Record the provider's ids for a sent message (status reports and echo
+        suppression). `extra_ids`: the further parts when one message went out as several
+        (e.g. WhatsApp carries one attachment per message)."""
         async with self.ctx.uow_factory() as uow:
             message = await self._message(uow, message_id)
-            await uow.links.claim(
-                Link(surface, provider_message_id, message.conversation_id, message.id)
-            )
             await self._apply_delivery(uow, message, DeliveryStatus.SENT, None, None)
-            for early in await uow.early_reports.take(surface, provider_message_id):
-                await self._apply_delivery(
-                    uow, message, early.status, early.error_code, early.error_text
+            for provider_id in (provider_message_id, *extra_ids):
+                await uow.links.claim(
+                    Link(surface, provider_id, message.conversation_id, message.id)
                 )
+                for early in await uow.early_reports.take(surface, provider_id):
+                    await self._apply_delivery(
+                        uow, message, early.status, early.error_code, early.error_text
+                    )
             await uow.commit()
 
     # -- helpers -------------------------------------------------------------------------

@@ -9,8 +9,9 @@ from core.delivery import PermanentError
 from core.model import DeliveryStatus
 from core.usecases import Inbox, OutboundContext
 
-# Sends the message and returns the provider's message id. Raises core.delivery errors.
-SendFunction = Callable[[OutboundContext], Awaitable[str]]
+# Sends the message and returns the provider's message id, or the ids of all its parts
+# (first part first) when it went out as several. Raises core.delivery errors.
+SendFunction = Callable[[OutboundContext], Awaitable[str | list[str]]]
 
 
 def send_handlers(
@@ -20,8 +21,9 @@ def send_handlers(
         ctx = await inbox.outbound_context(int(row.payload["message_id"]))
         if not ctx.still_queued:  # withdrawn (undo) or already recorded as sent
             return
-        provider_id = await send(ctx)
-        await inbox.mark_sent(ctx.message.id, surface, provider_id)
+        sent = await send(ctx)
+        ids = [sent] if isinstance(sent, str) else list(sent)
+        await inbox.mark_sent(ctx.message.id, surface, ids[0], tuple(ids[1:]))
 
     async def on_permanent_failure(row, error: PermanentError) -> None:
         await inbox.record_delivery(

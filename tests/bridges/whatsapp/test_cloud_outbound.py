@@ -61,6 +61,14 @@ async def test_media_is_uploaded_then_sent_with_caption(runtime, graph):
     assert doc["type"] == "document"
     assert doc["document"] == {"id": "up1", "filename": "quote.pdf", "caption": "Here is the quote"}
     assert image["type"] == "image" and image["image"] == {"id": "up2"}
+    # both parts are linked to the message: a status for the second part is applied too
+    links = await runtime.inbox.links_of(conv, "whatsapp_cloud")
+    sent_ids = [link.external_id for link in links if link.message_id is not None][-2:]
+    assert len(set(sent_ids)) == 2
+    from core.model import DeliveryStatus
+
+    assert await runtime.inbox.record_delivery_by_provider_id(
+        "whatsapp_cloud", sent_ids[1], DeliveryStatus.DELIVERED)
 
 
 async def test_audio_goes_after_the_text(runtime, graph):
