@@ -30,8 +30,11 @@ class Feature:
     enabled: bool
     missing: tuple[str, ...] = ()
     note: str = ""
+    available: bool = True  # False: not built yet, whatever the settings say
 
     def describe(self) -> str:
+        if not self.available:
+            return f"{self.name}: off ({self.note})"
         if self.enabled:
             return f"{self.name}: enabled" + (f" ({self.note})" if self.note else "")
         note = f" ({self.note})" if self.note else ""
@@ -200,9 +203,12 @@ class Settings(BaseSettings):
             Feature("twilio", not tw_missing, tw_missing),
             Feature("email", not email_missing, email_missing,
                     "" if email_missing else f"{self.email_address}"),
-            Feature("openai", not ai_missing, ai_missing,
-                    f"model {self.ai_model}" if not ai_missing else "the offline analyzer runs"),
-            Feature("telegram", not tg_missing, tg_missing),
+            # AI triage and the Telegram front end are not built yet: say so rather than
+            # suggest that a setting would switch them on.
+            Feature("openai", False, ai_missing, "AI triage is not available in this version",
+                    available=False),
+            Feature("telegram", False, tg_missing,
+                    "the Telegram front end is not available in this version", available=False),
         ]
 
     def feature(self, name: str) -> Feature:
