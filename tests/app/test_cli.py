@@ -65,7 +65,8 @@ def test_check_config_good(clean_env):
     result = invoke("check-config")
     assert result.exit_code == 0, result.output
     assert "is valid" in result.output and "wa-sales" in result.output
-    assert "telegram: off (the Telegram front end is not available in this version)" in result.output
+    assert ("telegram: off (the Telegram front end is not available in this version)"
+            in result.output)
 
 
 def test_check_config_bad(tmp_path):
