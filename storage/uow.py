@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
+
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.repositories import (
@@ -22,12 +25,28 @@ from storage.repositories import (
 )
 
 
+# SQLite has one writer at a time. Left to its busy timeout, waiting transactions retry at
+# random and a few starve for seconds under load; a FIFO gate per engine makes this
+# process's units of work take turns instead (other processes still meet the busy timeout).
+_sqlite_gates: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _sqlite_gate(engine: AsyncEngine) -> asyncio.Lock | None:
+    if engine.dialect.name != "sqlite":
+        return None
+    gate = _sqlite_gates.get(engine.sync_engine)
+    if gate is None:
+        gate = _sqlite_gates[engine.sync_engine] = asyncio.Lock()
+    return gate
+
+
 class SqlUnitOfWork:
     """`async with uow:` begins a transaction; leaving without commit() rolls it back."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._conn: AsyncConnection | None = None
+        self._gate: asyncio.Lock | None = None
 
     @property
     def connection(self) -> AsyncConnection:
@@ -38,11 +57,20 @@ class SqlUnitOfWork:
     async def __aenter__(self) -> SqlUnitOfWork:
         if self._conn is not None:
             raise RuntimeError("this unit of work is already open")
-        conn = await self.engine.connect()
+        gate = _sqlite_gate(self.engine)
+        if gate is not None:
+            await gate.acquire()
+            self._gate = gate
+        try:
+            conn = await self.engine.connect()
+        except BaseException:
+            self._open_gate()
+            raise
         try:
             await conn.begin()
         except BaseException:
             await conn.close()
+            self._open_gate()
             raise
         self._conn = conn
         self.conversations = SqlConversationRepository(conn)
@@ -69,7 +97,16 @@ class SqlUnitOfWork:
             if conn.in_transaction():
                 await conn.rollback()
         finally:
-            await conn.close()
+            try:
+                await conn.close()
+            finally:
+                self._open_gate()
+
+    def _open_gate(self) -> None:
+        """Let the next unit of work in (once this one's transaction has ended)."""
+        gate, self._gate = self._gate, None
+        if gate is not None:
+            gate.release()
 
     async def flush(self) -> None:
         """Write buffered outbox and activity rows (commit() does this itself)."""
@@ -82,12 +119,14 @@ class SqlUnitOfWork:
         conn = self.connection
         await self.flush()
         await conn.commit()
+        self._open_gate()
 
     async def rollback(self) -> None:
         conn = self.connection
         self.outbox.discard()
         self.activity.discard()
         await conn.rollback()
+        self._open_gate()
 
 
 class SqlUnitOfWorkFactory:

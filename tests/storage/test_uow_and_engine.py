@@ -92,3 +92,31 @@ async def test_pg_url_fixture(pg_url):
             assert (await conn.execute(text("SELECT count(*) FROM outbox"))).scalar() == 0
     finally:
         await engine.dispose()
+
+
+async def test_sqlite_units_of_work_take_turns_in_arrival_order(sqlite_url):
+    import asyncio
+
+    from storage.engine import create_engine
+    from storage.uow import SqlUnitOfWork
+
+    engine = create_engine(sqlite_url)
+    order: list[int] = []
+    try:
+        first = SqlUnitOfWork(engine)
+        await first.__aenter__()
+
+        async def worker(n: int) -> None:
+            async with SqlUnitOfWork(engine) as uow:
+                order.append(n)
+                await uow.commit()
+
+        tasks = [asyncio.create_task(worker(n)) for n in range(5)]
+        await asyncio.sleep(0.05)
+        assert order == []  # all wait behind the open transaction, none fails as busy
+        await first.rollback()
+        await asyncio.gather(*tasks)
+        assert order == [0, 1, 2, 3, 4]
+        await first.__aexit__(None, None, None)
+    finally:
+        await engine.dispose()
