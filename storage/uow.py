@@ -24,7 +24,6 @@ from storage.repositories import (
     SqlTemplateRepository,
 )
 
-
 # SQLite has one writer at a time. Left to its busy timeout, waiting transactions retry at
 # random and a few starve for seconds under load; a FIFO gate per engine makes this
 # process's units of work take turns instead (other processes still meet the busy timeout).

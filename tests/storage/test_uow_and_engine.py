@@ -97,9 +97,6 @@ async def test_pg_url_fixture(pg_url):
 async def test_sqlite_units_of_work_take_turns_in_arrival_order(sqlite_url):
     import asyncio
 
-    from storage.engine import create_engine
-    from storage.uow import SqlUnitOfWork
-
     engine = create_engine(sqlite_url)
     order: list[int] = []
     try:
