@@ -11,7 +11,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.tables import outbox
@@ -130,6 +130,18 @@ class OutboxStore:
         )
         async with self.engine.begin() as conn:
             await conn.execute(stmt)
+
+    async def prune(self, finished_before: datetime, limit: int = 5000) -> int:
+        """Delete done rows finished before the cut-off (failed rows stay for inspection)."""
+        ids = (
+            select(_o.id)
+            .where(_o.status == DONE, _o.finished_at < finished_before)
+            .order_by(_o.id)
+            .limit(limit)
+        )
+        async with self.engine.begin() as conn:
+            result = await conn.execute(delete(outbox).where(_o.id.in_(ids)))
+        return result.rowcount or 0
 
     async def counts(self) -> dict[str, int]:
         stmt = select(_o.status, func.count()).group_by(_o.status)

@@ -90,6 +90,7 @@ class Runtime:
         self.scheduler = LeaderScheduler(self.leader, [
             PeriodicJob("wake_snoozes", wake_snoozes_job(self.inbox), interval),
             PeriodicJob("dispatch_sweep", self.dispatch_sweep, interval),
+            PeriodicJob("outbox_prune", self.prune_outbox, max(interval, 3600.0)),
         ], leader_check_seconds=max(1.0, interval))
         self._stop = asyncio.Event()
         self._dispatch_task: asyncio.Task | None = None
@@ -116,6 +117,15 @@ class Runtime:
         """Leader-only: refresh the outbox gauges and nudge the dispatcher once."""
         await self.refresh_outbox_metrics()
         await self.dispatcher.run_once()
+
+    async def prune_outbox(self) -> int:
+        """Leader-only: drop delivered rows past the retention period (the table would
+        otherwise grow forever; failed rows stay for `threadline outbox status`)."""
+        cut = self.clock.now() - timedelta(days=self.settings.outbox_retention_days)
+        pruned = await self.outbox.prune(cut)
+        if pruned:
+            log.info("pruned %d delivered outbox rows older than %s", pruned, cut.date())
+        return pruned
 
     async def refresh_outbox_metrics(self) -> dict[str, int]:
         counts = await self.outbox.counts()

@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     dispatch_idle_seconds: float = _env("THREADLINE_DISPATCH_IDLE_SECONDS", 1.0, gt=0)
     dispatch_max_attempts: int = _env("THREADLINE_DISPATCH_MAX_ATTEMPTS", 12, gt=0)
     scheduler_interval_seconds: float = _env("THREADLINE_SCHEDULER_INTERVAL_SECONDS", 15, gt=0)
+    outbox_retention_days: float = _env("THREADLINE_OUTBOX_RETENTION_DAYS", 7, gt=0)
 
     # -- Slack ----------------------------------------------------------------------------
     slack_bot_token: str | None = _env("SLACK_BOT_TOKEN", secret=True)

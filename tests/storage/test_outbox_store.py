@@ -177,3 +177,14 @@ async def test_concurrent_workers_never_share_a_row(uow_factory, db_url, backend
             await e.dispose()
     assert sorted(seen) == sorted(set(seen)) and len(seen) == 120
     assert all(ids == sorted(ids) for ids in order.values())
+
+
+async def test_prune_deletes_only_old_done_rows(uow_factory, store):
+    await _add(uow_factory, *(Effect("slack:message", f"slack:{n}") for n in range(4)))
+    a, b, c, d = await store.claim(KINDS, "w1", at(1), LEASE, 10)
+    await store.complete(a.id, "w1", at(2))
+    await store.complete(b.id, "w1", at(20))
+    await store.fail(c.id, "w1", "boom", at(2))
+    assert await store.prune(at(10)) == 1
+    left = {r["id"]: r["status"] for r in await store.rows()}
+    assert left == {b.id: "done", c.id: "failed", d.id: "processing"}
