@@ -17,16 +17,23 @@ class TwilioSender:
         self.from_ = f"whatsapp:{from_number}"
         self.status_callback = f"{self.public_url}/webhooks/twilio/status"
 
-    async def __call__(self, ctx: OutboundContext) -> list[str]:
+    async def __call__(self, ctx: OutboundContext, progress) -> None:
+        """Part by part, each reported to `progress`; parts already sent are skipped."""
+        for n, part in enumerate(self._parts(ctx)):
+            if n >= len(progress.sent):
+                await progress.part_sent(await part())
+
+    def _parts(self, ctx: OutboundContext) -> list:
         to = f"whatsapp:{ctx.contact.address}"
         message = ctx.message
         common = {"from_": self.from_, "to": to, "status_callback": self.status_callback}
         if message.template_name:
             if ctx.template is None or not ctx.template.provider_name:
                 raise PermanentError(f"template {message.template_name!r} is not known any more")
-            return [await self.api.send(
-                **common, content_sid=ctx.template.provider_name,
-                content_variables=content_variables(ctx.template, message.template_values))]
+            template = ctx.template
+            return [lambda: self.api.send(
+                **common, content_sid=template.provider_name,
+                content_variables=content_variables(template, message.template_values))]
         body = message.body or ""
         if len(body) > BODY_LIMIT:
             raise PermanentError(f"the text is {len(body)} characters; WhatsApp through Twilio "
@@ -39,7 +46,7 @@ class TwilioSender:
         if not body and not urls:
             raise PermanentError("nothing to send: the message has no text and no attachment")
         # WhatsApp carries one media per message: the text rides with the first one.
-        parts = [await self.api.send(**common, body=body or None, media_urls=urls[:1] or None)]
+        parts = [lambda: self.api.send(**common, body=body or None, media_urls=urls[:1] or None)]
         for url in urls[1:]:
-            parts.append(await self.api.send(**common, media_urls=[url]))
+            parts.append(lambda url=url: self.api.send(**common, media_urls=[url]))
         return parts

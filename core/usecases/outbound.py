@@ -188,6 +188,19 @@ class OutboundUseCases(UseCaseBase):
             await uow.commit()
         return changed
 
+    async def record_sent_part(self, message_id: int, surface: str, provider_id: str) -> None:
+        """One part of a multi-part send went out: remember it, so a retry after a failure
+        on a later part continues from there instead of sending this one again."""
+        async with self.ctx.uow_factory() as uow:
+            message = await self._message(uow, message_id)
+            if await uow.links.claim(
+                Link(surface, provider_id, message.conversation_id, message.id)
+            ):
+                parts = [*message.meta.get("sent_parts", []), provider_id]
+                message.meta = {**message.meta, "sent_parts": parts}
+                await uow.messages.save(message)
+            await uow.commit()
+
     async def mark_sent(
         self,
         message_id: int,

@@ -14,15 +14,37 @@ from core.usecases import Inbox, OutboundContext
 SendFunction = Callable[[OutboundContext], Awaitable[str | list[str]]]
 
 
+class PartProgress:
+    """Handed to multi-part senders: the parts already sent (skip them on a retry) and a
+    callback recording each part as soon as the provider accepted it."""
+
+    def __init__(self, inbox: Inbox, message_id: int, surface: str, sent: list[str]) -> None:
+        self.inbox, self.message_id, self.surface = inbox, message_id, surface
+        self.sent = list(sent)
+
+    async def part_sent(self, provider_id: str) -> None:
+        await self.inbox.record_sent_part(self.message_id, self.surface, provider_id)
+        self.sent.append(provider_id)
+
+
 def send_handlers(
-    inbox: Inbox, surface: str, send: SendFunction
+    inbox: Inbox, surface: str, send: SendFunction, *, multipart: bool = False
 ) -> tuple[Callable[[Any], Awaitable[None]], Callable[[Any, PermanentError], Awaitable[None]]]:
+    """`multipart`: `send(ctx, progress)` sends parts one by one (WhatsApp carries one
+    attachment per message) and reports each through `progress.part_sent`."""
+
     async def handle(row) -> None:
         ctx = await inbox.outbound_context(int(row.payload["message_id"]))
         if not ctx.still_queued:  # withdrawn (undo) or already recorded as sent
             return
-        sent = await send(ctx)
-        ids = [sent] if isinstance(sent, str) else list(sent)
+        if multipart:
+            progress = PartProgress(inbox, ctx.message.id, surface,
+                                    ctx.message.meta.get("sent_parts", []))
+            await send(ctx, progress)
+            ids = progress.sent
+        else:
+            sent = await send(ctx)
+            ids = [sent] if isinstance(sent, str) else list(sent)
         await inbox.mark_sent(ctx.message.id, surface, ids[0], tuple(ids[1:]))
 
     async def on_permanent_failure(row, error: PermanentError) -> None:

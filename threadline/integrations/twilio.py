@@ -57,11 +57,11 @@ class TwilioIntegration:
                                      runtime.files, runtime.clock)
         self._sync_task: asyncio.Task | None = None
 
-    async def send(self, ctx) -> str:
+    async def send(self, ctx, progress) -> None:
         sender = self.senders.get(ctx.account.id)
         if sender is None:
             raise PermanentError(f"Twilio account {ctx.account.id!r} is not configured")
-        return await sender(ctx)
+        await sender(ctx, progress)
 
     async def sync_templates(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -95,7 +95,7 @@ def build(runtime) -> Integration | None:
         log.warning("Twilio off: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, "
                     "TWILIO_WHATSAPP_FROM and THREADLINE_PUBLIC_URL")
         return None
-    handle, on_failure = send_handlers(runtime.inbox, SURFACE, bridge.send)
+    handle, on_failure = send_handlers(runtime.inbox, SURFACE, bridge.send, multipart=True)
     integration = Integration(SURFACE, handlers={KIND: handle},
                               failure_hooks={KIND: on_failure}, router=bridge.webhook.router(),
                               start=bridge.start, stop=bridge.stop)

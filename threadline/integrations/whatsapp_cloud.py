@@ -57,12 +57,12 @@ class CloudIntegration:
                                     runtime.inbox, runtime.files)
         self._sync_task: asyncio.Task | None = None
 
-    async def send(self, ctx) -> str:
+    async def send(self, ctx, progress) -> None:
         sender = self.senders.get(ctx.account.id)
         if sender is None:
             raise PermanentError(f"WhatsApp account {ctx.account.id!r} has no token or phone "
                                  "number id configured")
-        return await sender(ctx)
+        await sender(ctx, progress)
 
     async def sync_templates(self) -> dict[str, int]:
         """Upsert every number's approved templates; one failing WABA does not stop the rest."""
@@ -102,7 +102,7 @@ def build(runtime) -> Integration | None:
                     "WHATSAPP_CLOUD_APP_SECRET, WHATSAPP_CLOUD_VERIFY_TOKEN and "
                     "WHATSAPP_CLOUD_PHONE_NUMBER_ID")
         return None
-    handle, on_failure = send_handlers(runtime.inbox, SURFACE, cloud.send)
+    handle, on_failure = send_handlers(runtime.inbox, SURFACE, cloud.send, multipart=True)
     integration = Integration(SURFACE, handlers={KIND: handle}, failure_hooks={KIND: on_failure},
                               router=cloud.webhook.router(), start=cloud.start, stop=cloud.stop)
     integration.bridge = cloud  # tests and the CLI reach sync_templates through it

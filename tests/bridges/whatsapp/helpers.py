@@ -30,3 +30,13 @@ async def all_messages(inbox) -> list:
 async def post_meta(client, payload, secret: str = APP_SECRET):
     body, headers = signed_meta(secret, payload)
     return await client.post("/webhooks/whatsapp", content=body, headers=headers)
+
+
+class Parts:
+    """A PartProgress stand-in for calling a sender directly: records what went out."""
+
+    def __init__(self, sent: list[str] | None = None) -> None:
+        self.sent = list(sent or [])
+
+    async def part_sent(self, provider_id: str) -> None:
+        self.sent.append(provider_id)

@@ -9,6 +9,7 @@ import pytest
 from core.delivery import PermanentError, RetryAfter, TransientError
 from core.model import Actor, Attachment, Channel, DeliveryStatus, Template
 from tests.bridges.whatsapp.conftest import bridge
+from tests.bridges.whatsapp.helpers import Parts
 from tests.bridges.whatsapp.payloads import PHONE_ID, T0
 from tests.fakes.graph_api import Scripted, graph_error
 
@@ -122,40 +123,40 @@ async def test_error_mapping(runtime, graph, caplog):
     ctx = await _context(runtime)
     graph.fail(graph_error(131047, "Re-engagement message", "more than 24 hours"))
     with pytest.raises(PermanentError) as window:
-        await cloud.send(ctx)
+        await cloud.send(ctx, Parts())
     assert window.value.code == "131047" and "outside the 24 h window" in window.value.text
 
     graph.fail(Scripted(400, graph_error(130429, "Rate limit hit").body, {"Retry-After": "7"}))
     with pytest.raises(RetryAfter) as limited:
-        await cloud.send(ctx)
+        await cloud.send(ctx, Parts())
     assert limited.value.seconds == 7 and limited.value.code == "130429"
 
     graph.fail(graph_error(131056, "(Business Account, Consumer Account) pair rate limit hit"))
     with pytest.raises(RetryAfter) as pair:
-        await cloud.send(ctx)
+        await cloud.send(ctx, Parts())
     assert pair.value.seconds == 60
 
     graph.fail(Scripted(429, {"error": {"message": "too many", "code": 4}}, {"Retry-After": "3"}))
     with pytest.raises(RetryAfter) as http429:
-        await cloud.send(ctx)
+        await cloud.send(ctx, Parts())
     assert http429.value.seconds == 3
 
     caplog.set_level(logging.ERROR)
     graph.fail(graph_error(190, "Error validating access token: Session has expired",
                            status=401))
     with pytest.raises(PermanentError) as expired:
-        await cloud.send(ctx)
+        await cloud.send(ctx, Parts())
     assert "access token expired" in expired.value.text and expired.value.code == "190"
     assert "WHATSAPP_CLOUD_TOKEN" in caplog.text
 
     graph.fail(Scripted(500, {"error": {"message": "An unknown error occurred", "code": 1}}))
     with pytest.raises(TransientError) as server:
-        await cloud.send(ctx)
+        await cloud.send(ctx, Parts())
     assert not isinstance(server.value, RetryAfter)
 
     graph.fail(graph_error(131026, "Message undeliverable", "receiver incapable"))
     with pytest.raises(PermanentError) as other:
-        await cloud.send(ctx)
+        await cloud.send(ctx, Parts())
     assert other.value.code == "131026" and other.value.text == "receiver incapable"
 
 
@@ -191,4 +192,42 @@ async def test_unreachable_graph_is_transient(runtime, graph):
     ctx = await _context(runtime)
     graph.close()
     with pytest.raises(TransientError):
-        await cloud.send(ctx)
+        await cloud.send(ctx, Parts())
+
+
+async def test_a_failure_on_a_later_part_resumes_without_resending_earlier_parts(
+        runtime, graph, clock):
+    from datetime import timedelta
+
+    conv = await _conversation(runtime)
+    a = await runtime.files.put(b"%PDF-1 a", "a.pdf", "application/pdf")
+    b = await runtime.files.put(b"%PDF-1 b", "b.pdf", "application/pdf")
+    msg = await runtime.inbox.reply(conv, "two files", AGENT, attachments=[
+        Attachment("a.pdf", "application/pdf", 8, a), Attachment("b.pdf", "application/pdf", 8, b)])
+    # the second upload fails after the first document already went out
+    _fail_second_upload(graph, Scripted(503, {"error": {"message": "try later", "code": 2}}))
+    await _dispatch(runtime)
+    assert (await runtime.inbox.message(msg.id)).delivery_status is DeliveryStatus.QUEUED
+    assert len(graph.of("POST", f"/{PHONE_ID}/messages")) == 1
+    clock.set(clock.now() + timedelta(hours=1))
+    await _dispatch(runtime)
+    sent = [r.json() for r in graph.of("POST", f"/{PHONE_ID}/messages")]
+    assert [s["document"]["filename"] for s in sent] == ["a.pdf", "b.pdf"]  # a.pdf once
+    done = await runtime.inbox.message(msg.id)
+    assert done.delivery_status is DeliveryStatus.SENT and len(done.meta["sent_parts"]) == 2
+
+
+def _fail_second_upload(graph, failing: Scripted) -> None:
+    """The first /media upload answers normally, the second one with `failing`."""
+    original = graph._scripted_for
+    seen = {"uploads": 0}
+
+    def scripted_for(rec):
+        if "/media" in rec.path:
+            seen["uploads"] += 1
+            if seen["uploads"] == 2:
+                return failing
+            return None
+        return original(rec)
+
+    graph._scripted_for = scripted_for

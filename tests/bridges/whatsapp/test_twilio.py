@@ -10,7 +10,7 @@ import pytest
 from core.delivery import PermanentError, RetryAfter, TransientError
 from core.model import Actor, Attachment, Channel, DeliveryStatus, Template
 from tests.bridges.whatsapp.conftest import PUBLIC, TW_SID, TW_TOKEN, bridge
-from tests.bridges.whatsapp.helpers import all_messages, counts
+from tests.bridges.whatsapp.helpers import Parts, all_messages, counts
 from tests.bridges.whatsapp.payloads import signed_twilio, twilio_inbound, twilio_status
 from tests.fakes.twilio_api import twilio_error
 
@@ -184,19 +184,19 @@ async def test_twilio_error_mapping(runtime, client, twilio_fake):
     twilio_fake.fail_next(400, twilio_error(63016, "Failed to send freeform message because "
                                                    "you are outside the allowed window."))
     with pytest.raises(PermanentError) as window:
-        await tw.send(ctx)
+        await tw.send(ctx, Parts())
     assert window.value.code == "63016" and "use a template" in window.value.text
     twilio_fake.fail_next(429, twilio_error(20429, "Too Many Requests", 429),
                           {"Retry-After": "12"})
     with pytest.raises(RetryAfter) as limited:
-        await tw.send(ctx)
+        await tw.send(ctx, Parts())
     assert limited.value.seconds == 12
     twilio_fake.fail_next(500, twilio_error(20500, "Internal Server Error", 500))
     with pytest.raises(TransientError):
-        await tw.send(ctx)
+        await tw.send(ctx, Parts())
     twilio_fake.fail_next(400, twilio_error(21211, "Invalid 'To' Phone Number"))
     with pytest.raises(PermanentError) as invalid:
-        await tw.send(ctx)
+        await tw.send(ctx, Parts())
     assert invalid.value.code == "21211"
 
 
@@ -207,6 +207,6 @@ async def test_wrong_credentials_are_refused_by_the_fake(runtime, client, twilio
     tw.senders["tw"].api.client.password = "not-the-token"
     tw.senders["tw"].api.client.auth = (TW_SID, "not-the-token")
     with pytest.raises(PermanentError) as denied:
-        await tw.send(ctx)
+        await tw.send(ctx, Parts())
     assert "authentication failed" in denied.value.text
 
