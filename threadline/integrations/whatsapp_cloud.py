@@ -27,6 +27,18 @@ KIND = f"send:{SURFACE}"
 HTTP_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 
+def phone_number_id(config, account, settings) -> str | None:
+    """Meta's phone number id for an account: its own WHATSAPP_CLOUD_PHONE_NUMBER_ID
+    setting, else an address that is such an id (digits only; "+34…" is the number, not
+    the id), else the process-wide setting."""
+    for configured in config.accounts:
+        if configured.id == account.id and "WHATSAPP_CLOUD_PHONE_NUMBER_ID" in configured.settings:
+            return configured.settings["WHATSAPP_CLOUD_PHONE_NUMBER_ID"]
+    if account.address and account.address.isdigit():
+        return account.address
+    return settings.whatsapp_cloud_phone_number_id
+
+
 class CloudIntegration:
     def __init__(self, runtime) -> None:
         self.runtime = runtime
@@ -39,7 +51,7 @@ class CloudIntegration:
             if account.provider != SURFACE:
                 continue
             s = settings_for_account(runtime.config, runtime.settings, account.id)
-            phone_id = account.address or s.whatsapp_cloud_phone_number_id
+            phone_id = phone_number_id(runtime.config, account, s)
             if not (s.whatsapp_cloud_token and phone_id):
                 log.warning("WhatsApp account %s: set WHATSAPP_CLOUD_TOKEN and a phone number "
                             "id to use it", account.id)

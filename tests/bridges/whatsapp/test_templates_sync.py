@@ -75,3 +75,25 @@ async def test_twilio_content_sync(runtime, twilio_fake):
     assert templates["reminder"].variables == ["1", "2"]
     assert templates["reminder"].provider_name == "HX" + "3" * 32
     assert templates["greeting"].account == "tw"
+
+
+def test_phone_number_id_comes_from_the_account_not_its_phone_number():
+    from core.model import Account, Channel
+    from threadline.config import ThreadlineConfig
+    from threadline.integrations.whatsapp_cloud import phone_number_id
+    from threadline.settings import Settings
+
+    cfg = ThreadlineConfig.model_validate({"accounts": [
+        {"id": "a", "channel": "whatsapp", "provider": "whatsapp_cloud",
+         "address": "+34600111222", "settings": {"WHATSAPP_CLOUD_PHONE_NUMBER_ID": "111"}},
+        {"id": "b", "channel": "whatsapp", "provider": "whatsapp_cloud", "address": "222"},
+        {"id": "c", "channel": "whatsapp", "provider": "whatsapp_cloud",
+         "address": "+34600999888"}]})
+    s = Settings(_env_file=None, WHATSAPP_CLOUD_PHONE_NUMBER_ID="333")
+
+    def account(i, address):
+        return Account(i, Channel.WHATSAPP, "whatsapp_cloud", address)
+
+    assert phone_number_id(cfg, account("a", "+34600111222"), s) == "111"
+    assert phone_number_id(cfg, account("b", "222"), s) == "222"
+    assert phone_number_id(cfg, account("c", "+34600999888"), s) == "333"
