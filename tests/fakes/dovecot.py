@@ -42,7 +42,7 @@ default_login_user = dovenull
 default_internal_user = dovecot
 imap_idle_notify_interval = 1 secs
 mailbox_idle_check_interval = 1 secs
-passdb {{
+{oauth_passdb}passdb {{
   driver = static
   args = password={password}
 }}
@@ -114,9 +114,12 @@ def _children_of(pid: int) -> list[int]:
 class DovecotServer:
     host = "127.0.0.1"
 
-    def __init__(self, password: str = "secret") -> None:
+    def __init__(self, password: str = "secret", oauth_tokeninfo_url: str | None = None) -> None:
         self.binary = find_dovecot()
         self.password = password
+        # With a tokeninfo URL, XOAUTH2 logins are checked there (Dovecot's oauth2 passdb,
+        # as a Gmail/Office 365 front would); passwords keep working beside it.
+        self.oauth_tokeninfo_url = oauth_tokeninfo_url
         try:
             owner = pwd.getpwnam("dovecot")
             pwd.getpwnam("dovenull")
@@ -137,7 +140,8 @@ class DovecotServer:
             os.chown(self.root / sub, self._uid, self._gid)
         os.chmod(self.root, 0o755)
         self.config.write_text(
-            _CONFIG.format(root=self.root, port=self.port, password=self.password)
+            _CONFIG.format(root=self.root, port=self.port, password=self.password,
+                           oauth_passdb=self._oauth_passdb())
         )
         # The master daemonizes and would keep captured pipes open: use a file instead.
         errors = self.root / "start.err"
@@ -150,6 +154,15 @@ class DovecotServer:
         self._wait_listening()
         pid_file = self.root / "run" / "master.pid"
         self._master_pid = int(pid_file.read_text().strip()) if pid_file.exists() else None
+
+    def _oauth_passdb(self) -> str:
+        if not self.oauth_tokeninfo_url:
+            return ""
+        conf = Path(self.root) / "oauth2.conf.ext"
+        conf.write_text(f"tokeninfo_url = {self.oauth_tokeninfo_url}\n"
+                        "introspection_mode = auth\nusername_attribute = email\n")
+        return ("passdb {\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n"
+                f"  args = {conf}\n}}\n")
 
     def _wait_listening(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
