@@ -126,7 +126,8 @@ class SqlMessageRepository(Repository):
         stmt = (
             select(_m.id, _m.conversation_id, _m.body, conversations.c.status)
             .join(conversations, conversations.c.id == _m.conversation_id)
-            .where(vector.op("@@")(func.plainto_tsquery("simple", text)))
+            .where(vector.op("@@")(
+                func.plainto_tsquery("simple", func.threadline_unaccent(text))))
             .order_by(_m.id.desc())
             .limit(limit)
         )

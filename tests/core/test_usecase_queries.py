@@ -62,3 +62,10 @@ async def test_metrics_through_storage(inbox, clock):
     assert m.backlog == 1
     with pytest.raises(InvalidInput, match="before it starts"):
         await inbox.metrics(T0, T0 - timedelta(days=1))
+
+
+async def test_search_ignores_accents_on_both_databases(inbox):
+    r = await inbox.receive(email_msg("Quiero cancelar la canción número 3"))
+    for query in ("cancion", "canción", "CANCIÓN numero"):
+        hits = await inbox.search(query)
+        assert [h.conversation_id for h in hits] == [r.conversation_id], query
