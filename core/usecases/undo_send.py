@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from core.errors import InvalidInput, TooLateToChange
-from core.model import Actor, DeliveryStatus, Message, MessageKind
+from core.model import Actor, DeliveryStatus, Message, MessageKind, Status
 from core.ports import UnitOfWork
 from core.usecases.base import UseCaseBase
 
@@ -43,12 +43,31 @@ class UndoSendUseCases(UseCaseBase):
             message.delivery_status = None
             message.meta = {**message.meta, **meta}
             await uow.messages.save(message)
+            await self._unwind_reply(uow, message)
             await self._audit(uow, message.conversation_id, action, actor, message_id=message.id)
             await self._notify(
                 uow, "message_changed", message.conversation_id, message_id=message.id
             )
             await uow.commit()
         return message
+
+    async def _unwind_reply(self, uow: UnitOfWork, withdrawn: Message) -> None:
+        """The customer never got this reply: the first response time and the "waiting on
+        the customer" status it caused must not stand on it."""
+        conv = await self._conversation(uow, withdrawn.conversation_id)
+        replies = [m for m in await uow.messages.thread(conv.id)
+                   if m.leaves_inbox and m.id != withdrawn.id]
+        changed = False
+        if conv.first_response_at == withdrawn.created_at:
+            conv.first_response_at = min((m.created_at for m in replies), default=None)
+            changed = True
+        last_in = conv.last_customer_message_at
+        answered = any(last_in is None or m.created_at >= last_in for m in replies)
+        if conv.status is Status.PENDING and not answered:
+            conv.status = Status.OPEN
+            changed = True
+        if changed:
+            await self._changed(uow, conv, "reply_unwound", Actor.system())
 
     async def _changeable(self, uow: UnitOfWork, message_id: int) -> Message:
         message = await self._message(uow, message_id)

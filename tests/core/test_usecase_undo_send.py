@@ -79,3 +79,20 @@ async def test_origin_is_linked_with_the_reply_and_a_redelivery_is_refused(inbox
     assert [x.id for x in await inbox.thread(r.conversation_id)][-1] == m.id
     note = await inbox.add_note(r.conversation_id, "n", ANA, origin=("slack:msg", "C1:2.0002"))
     assert (await inbox.message(note.id)).meta == {"origin": "slack:msg"}
+
+
+async def test_undo_unwinds_first_response_and_pending(inbox, clock):
+    from core.model import Status
+
+    r = await inbox.receive(wa_msg())
+    clock.advance(timedelta(minutes=5))
+    m = await inbox.reply(r.conversation_id, "oops", ANA, delay=WINDOW)
+    conv = (await inbox.conversation(r.conversation_id)).conversation
+    assert conv.status is Status.PENDING and conv.first_response_at is not None
+    await inbox.withdraw_reply(m.id, ANA)
+    conv = (await inbox.conversation(r.conversation_id)).conversation
+    assert conv.status is Status.OPEN and conv.first_response_at is None
+    clock.advance(timedelta(minutes=5))
+    kept = await inbox.reply(r.conversation_id, "real answer", ANA)
+    conv = (await inbox.conversation(r.conversation_id)).conversation
+    assert conv.first_response_at == kept.created_at and conv.status is Status.PENDING
