@@ -89,6 +89,8 @@ def register(app: AsyncApp, s: SlackServices) -> None:
     @app.action(ids.SHOW_FULL)
     async def show_full(ack, body: dict, action: dict, client: AsyncWebClient) -> None:
         await ack()
+        if not await allowed(client, body):
+            return
         message = await s.inbox.message(int(action["value"]))
         await client.views_open(trigger_id=body["trigger_id"], view=thread_views.full_message_modal(
             message.subject or "Full message", message.body, message.id))

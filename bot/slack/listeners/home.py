@@ -44,6 +44,11 @@ async def stats_view(s: SlackServices, days: int) -> StatsView:
 
 
 async def publish_home(s: SlackServices, client: AsyncWebClient, user: str) -> None:
+    if reason := s.identity.refusal(user):
+        # The Home tab is open to the whole workspace: show nothing of the inbox.
+        await client.views_publish(user_id=user, view={"type": "home", "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": reason}}]})
+        return
     state = s.home_state.setdefault(user, {"tab": "mine"})
     agent = await s.identity.agent(client, user)
     filters = dict(

@@ -237,3 +237,18 @@ async def _customer_is(h, conv_id, customer_id):
 
 async def _has_body(h, conv_id, body):
     return next((m for m in await h.inbox.thread(conv_id) if m.body == body), None)
+
+
+async def test_home_tab_shows_nothing_to_users_outside_the_allowed_list(engine, slack,
+                                                                         tmp_path):
+    from tests.bot.slack.harness import start_harness
+
+    h, http = await start_harness(engine, slack, tmp_path, SLACK_ALLOWED_USERS="UBOSS")
+    try:
+        await h.customer_writes()
+        await h.post(h.req.event(h.req.app_home_opened_event(ANA)))
+        await h.wait(lambda: ANA in slack.home_views)
+        home = json.dumps(slack.home_views[ANA], ensure_ascii=False)
+        assert "SLACK_ALLOWED_USERS" in home and "Lucía" not in home
+    finally:
+        await http.aclose()
