@@ -185,7 +185,9 @@ def register(app: AsyncApp, s: SlackServices) -> None:
     @app.options(ids.CUSTOMER_SEARCH[1])
     async def customer_options(ack, payload: dict) -> None:
         text = (payload.get("value") or "").strip()
-        customers = await s.inbox.search_customers(text, 50) if text else []
+        user = (payload.get("user") or {}).get("id", "")
+        allowed = s.identity.refusal(user) is None
+        customers = await s.inbox.search_customers(text, 50) if text and allowed else []
         options = [OptionView(str(c.id), _customer_label(c)) for c in customers]
         await ack(**modal_views.customer_options(options))
 
