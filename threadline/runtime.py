@@ -35,6 +35,7 @@ from threadline.scheduler import LeaderScheduler, PeriodicJob, wake_snoozes_job
 from threadline.settings import Settings
 
 log = logging.getLogger("threadline.runtime")
+RUNTIME_STATE = "_threadline"  # sync_state "account" for the runtime's own cursors
 
 
 class SystemClock:
@@ -91,6 +92,7 @@ class Runtime:
             PeriodicJob("wake_snoozes", wake_snoozes_job(self.inbox), interval),
             PeriodicJob("dispatch_sweep", self.dispatch_sweep, interval),
             PeriodicJob("outbox_prune", self.prune_outbox, max(interval, 3600.0)),
+            PeriodicJob("whatsapp_windows", self.announce_closed_windows, max(interval, 60.0)),
         ], leader_check_seconds=max(1.0, interval))
         self._stop = asyncio.Event()
         self._dispatch_task: asyncio.Task | None = None
@@ -117,6 +119,17 @@ class Runtime:
         """Leader-only: refresh the outbox gauges and nudge the dispatcher once."""
         await self.refresh_outbox_metrics()
         await self.dispatcher.run_once()
+
+    async def announce_closed_windows(self) -> int:
+        """Leader-only: cards of WhatsApp conversations whose 24 h window just closed are
+        refreshed. The last check time is stored, so a restart misses none."""
+        now = self.clock.now()
+        state = await self.inbox.load_sync_state(RUNTIME_STATE, "whatsapp_windows")
+        since = datetime.fromisoformat(state["checked_at"]) if state else now
+        announced = await self.inbox.announce_closed_windows(since)
+        await self.inbox.save_sync_state(RUNTIME_STATE, "whatsapp_windows",
+                                         {"checked_at": now.isoformat()})
+        return announced
 
     async def prune_outbox(self) -> int:
         """Leader-only: drop delivered rows past the retention period (the table would

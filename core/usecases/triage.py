@@ -7,7 +7,7 @@ from datetime import datetime
 
 from core import rules
 from core.errors import InvalidInput, NotFound
-from core.model import Actor, Conversation, Direction, Message, MessageKind, Tag
+from core.model import Actor, Channel, Conversation, Direction, Message, MessageKind, Tag
 from core.snooze import SnoozePreset, snooze_until
 from core.usecases.base import UseCaseBase
 
@@ -140,6 +140,20 @@ class TriageUseCases(UseCaseBase):
                 await self._notify(uow, "snooze_ended", conv.id, assignee_id=conv.assignee_id)
             await uow.commit()
         return woken
+
+    async def announce_closed_windows(self, since: datetime, limit: int = 500) -> int:
+        """WhatsApp windows that closed after `since` (and by now): tell the front ends, so
+        cards switch to "templates only" when it happens, not at the next change."""
+        now = self.clock.now()
+        async with self.ctx.uow_factory() as uow:
+            closed = await uow.conversations.customer_wrote_between(
+                Channel.WHATSAPP, since - rules.WHATSAPP_WINDOW, now - rules.WHATSAPP_WINDOW,
+                limit)
+            for conv in closed:
+                assert conv.id is not None
+                await self._notify(uow, "conversation_changed", conv.id, action="window_closed")
+            await uow.commit()
+        return len(closed)
 
     async def resolve(self, conversation_id: int, actor: Actor) -> Conversation:
         async with self.ctx.uow_factory() as uow:

@@ -145,6 +145,22 @@ class SqlConversationRepository(Repository):
         )
         return await self._many(stmt)
 
+    async def customer_wrote_between(
+        self, channel: Channel, start: datetime, end: datetime, limit: int
+    ) -> list[Conversation]:
+        stmt = (
+            self.select_with_tags()
+            .where(
+                _c.channel == channel.value,
+                _c.status != Status.RESOLVED.value,
+                _c.last_customer_message_at >= start,
+                _c.last_customer_message_at < end,
+            )
+            .order_by(_c.last_customer_message_at, _c.id)
+            .limit(limit)
+        )
+        return await self._many(stmt)
+
     async def list_view(self, query: ViewQuery) -> list[Conversation]:
         stmt = (
             self.select_with_tags()

@@ -224,3 +224,26 @@ def test_backoff_is_full_jitter_and_capped():
     samples = [d.backoff(n).total_seconds() for n in range(1, 30) for _ in range(20)]
     assert max(samples) <= 60 and min(samples) >= 0
     assert max(d.backoff(3).total_seconds() for _ in range(200)) <= 4
+
+
+async def test_runtime_announces_closed_whatsapp_windows_once(engine, tmp_path):
+    from datetime import timedelta
+
+    from core.clock import FixedClock
+    from core.inbound import InboundMessage
+    from core.model import Channel
+    from threadline.config import ThreadlineConfig
+    from threadline.runtime import Runtime
+    from threadline.settings import Settings
+
+    clock = FixedClock(T0)
+    cfg = ThreadlineConfig.model_validate({"accounts": [
+        {"id": "wa", "channel": "whatsapp", "provider": "whatsapp_cloud", "address": "1"}]})
+    rt = Runtime(Settings(_env_file=None, THREADLINE_FILES_DIR=str(tmp_path)), cfg,
+                 engine=engine, clock=clock)
+    await rt.inbox.receive(InboundMessage(Channel.WHATSAPP, "wa", "whatsapp_cloud", "w1",
+                                          "+34600111222", "hola", T0))
+    assert await rt.announce_closed_windows() == 0  # first run: starts the cursor
+    clock.advance(timedelta(hours=25))
+    assert await rt.announce_closed_windows() == 1
+    assert await rt.announce_closed_windows() == 0  # not twice

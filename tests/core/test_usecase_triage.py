@@ -142,3 +142,17 @@ async def test_slack_user_links_to_the_configured_agent_keeping_its_role(inbox):
     fresh = await inbox.provision_slack_agent("U78", "New Person", None)
     assert fresh.id != boss.id and fresh.role is Role.AGENT
     assert (await inbox.provision_slack_agent("U78", "x", None)).id == fresh.id
+
+
+async def test_closed_whatsapp_windows_are_announced_once(inbox, clock, outbox):
+    early = await inbox.receive(wa_msg(at=T0))
+    late = await inbox.receive(wa_msg(sender="+34600999888", at=T0 + 2 * H))
+    await inbox.receive(email_msg(at=T0))  # email has no window
+    clock.set(T0 + 25 * H)
+    assert await inbox.announce_closed_windows(since=T0 + 23 * H) == 1  # only `early`
+    clock.set(T0 + 27 * H)
+    assert await inbox.announce_closed_windows(since=T0 + 25 * H) == 1  # now `late`
+    rows = [r for r in await outbox.rows(limit=500) if r["payload"].get("action")
+            == "window_closed"]
+    assert [r["payload"]["conversation_id"] for r in rows] == [
+        early.conversation_id, late.conversation_id]
