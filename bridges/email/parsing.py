@@ -24,6 +24,7 @@ from bridges.email.headers import (
 )
 from bridges.email.html_text import html_to_text, strip_quoted_html
 from bridges.email.reply_text import split_reply
+from bridges.email.tnef import is_tnef, unpack
 
 _PARSER = BytesParser(policy=policy.default)
 PREVIEW_MAX = 40_000  # Slack's message text limit; the full text stays in meta
@@ -143,6 +144,20 @@ def _walk(msg: EmailMessage) -> tuple[str | None, str | None, list[ParsedAttachm
     return plain, html, attachments
 
 
+def _unpack_tnef(walked):
+    """Replace a readable winmail.dat by the files inside it (kept whole if unreadable)."""
+    plain, html, attachments = walked
+    out: list[ParsedAttachment] = []
+    for attachment in attachments:
+        inner = unpack(attachment.data) if is_tnef(attachment.filename,
+                                                   attachment.content_type) else []
+        if inner:
+            out.extend(ParsedAttachment(name, ctype, data) for name, ctype, data in inner)
+        else:
+            out.append(attachment)
+    return plain, html, out
+
+
 def _date(msg: EmailMessage) -> datetime | None:
     value = header_text(msg, "Date")
     if not value:
@@ -163,7 +178,7 @@ def _addresses(msg: EmailMessage, name: str) -> list[str]:
 
 def parse_email(raw: bytes, own_addresses: frozenset[str] = frozenset()) -> ParsedEmail:
     msg = parse_bytes(raw)
-    plain, html, attachments = _walk(msg)
+    plain, html, attachments = _unpack_tnef(_walk(msg))
     if plain is not None and plain.strip():
         full_text = plain
         reply = split_reply(plain)
