@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 from urllib.parse import urlparse
@@ -59,22 +60,43 @@ def build(runtime) -> Integration | None:
     integration = Integration(name="slack", handlers=mirror.handlers())
     socket_handler = None
 
-    async def start() -> None:
+    connecting: asyncio.Task | None = None
+
+    async def connect_socket_mode() -> None:
+        """Slack may be unreachable at start-up: keep trying in the background (the rest of
+        Threadline runs meanwhile; the outbox keeps posts until Slack answers)."""
         nonlocal socket_handler
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        delay = 1.0
+        while True:
+            try:
+                if not services.workspace_url:
+                    services.workspace_url = (await client.auth_test()).get("url")
+                socket_handler = AsyncSocketModeHandler(bolt, settings.slack_app_token)
+                await socket_handler.connect_async()
+                log.info("Slack Socket Mode connected")
+                return
+            except Exception as exc:
+                log.warning("Slack Socket Mode not connected (%s); retrying in %.0f s",
+                            exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60.0)
+
+    async def start() -> None:
+        nonlocal connecting
+        if settings.slack_app_token:
+            connecting = asyncio.create_task(connect_socket_mode(), name="slack-socket-mode")
+            return
         try:
-            auth = await client.auth_test()
-            services.workspace_url = auth.get("url")
+            services.workspace_url = (await client.auth_test()).get("url")
         except Exception:
             log.warning("Slack auth.test failed; thread links in lists are off for now",
                         exc_info=True)
-        if settings.slack_app_token:
-            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-            socket_handler = AsyncSocketModeHandler(bolt, settings.slack_app_token)
-            await socket_handler.connect_async()
-            log.info("Slack Socket Mode connected")
 
     async def stop() -> None:
+        if connecting is not None and not connecting.done():
+            connecting.cancel()
         if socket_handler is not None:
             await socket_handler.close_async()
 

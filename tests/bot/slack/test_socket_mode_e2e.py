@@ -26,3 +26,19 @@ async def test_socket_mode_delivers_thread_replies(engine, slack, tmp_path):
         for integration in h.runtime.integrations:
             if integration.stop is not None:
                 await integration.stop()
+
+
+async def test_slack_down_at_start_does_not_stop_threadline(engine, slack, tmp_path):
+    slack.set_down(True)
+    h, http = await start_harness(engine, slack, tmp_path, SLACK_SIGNING_SECRET=None,
+                                  SLACK_APP_TOKEN="xapp-test")
+    try:
+        r = await h.customer_writes()  # stored; the mirror waits in the outbox
+        assert r.conversation_id and not slack.socket_connections
+        slack.set_down(False)
+        await h.wait(lambda: slack.socket_connections, timeout=15)
+    finally:
+        await http.aclose()
+        for integration in h.runtime.integrations:
+            if integration.stop is not None:
+                await integration.stop()
