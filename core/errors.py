@@ -85,13 +85,6 @@ class TemplateVariablesMissing(InvalidInput):
         super().__init__(f"template {template!r} needs values for: {', '.join(missing)}")
 
 
-class NoteCannotBeSent(DomainError):
-    code = "note_not_sendable"
-
-    def __init__(self, message_id: int) -> None:
-        super().__init__(f"message {message_id} is a private note and never leaves the inbox")
-
-
 class UnknownAccount(NotFound):
     code = "unknown_account"
 

@@ -72,14 +72,6 @@ class SlackGateway:
             if exc.code != "already_reacted":
                 raise
 
-    async def unreact(self, channel: str, ts: str, name: str) -> None:
-        try:
-            await self._call(self.client.reactions_remove, channel=channel, timestamp=ts,
-                             name=name)
-        except PermanentError as exc:
-            if exc.code != "no_reaction":
-                raise
-
     async def upload(self, channel: str, thread_ts: str, data: bytes, filename: str,
                      title: str | None = None) -> None:
         await self.pacer.wait(channel)
@@ -94,8 +86,3 @@ class SlackGateway:
         except (PermanentError, TransientError):
             return None
         return response.get("permalink")
-
-    async def dm(self, user_id: str, *, text: str, blocks: list | None = None) -> None:
-        opened = await self._call(self.client.conversations_open, users=user_id)
-        channel = opened["channel"]["id"]
-        await self.post(channel, text=text, blocks=blocks)

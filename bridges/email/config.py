@@ -6,8 +6,6 @@ from dataclasses import dataclass
 
 from bridges.email.oauth import OAuthConfig
 
-AUTH_METHODS = ("password", "xoauth2_google", "xoauth2_microsoft")
-
 
 @dataclass
 class MailboxConfig:

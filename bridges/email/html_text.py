@@ -73,9 +73,3 @@ def html_to_text(html: str) -> str:
     text = converter.handle(str(soup))
     text = "\n".join(line.rstrip() for line in text.splitlines())
     return _BLANK_LINES.sub("\n\n", text).strip()
-
-
-def new_text_from_html(html: str) -> str:
-    """The text of the HTML after its quoted history and signatures are removed."""
-    cleaned, _ = strip_quoted_html(html)
-    return html_to_text(cleaned)

@@ -7,7 +7,6 @@ httpx is enough (no SDK). The URL is configurable so tests use a fake token serv
 from __future__ import annotations
 
 import asyncio
-import base64
 import time
 from dataclasses import dataclass
 
@@ -92,9 +91,3 @@ class TokenSource:
         self._token = data["access_token"]
         self._expires_at = self._clock() + float(data.get("expires_in", 3600))
         self.refreshes += 1
-
-
-def xoauth2_string(user: str, access_token: str) -> str:
-    """The SASL XOAUTH2 initial response, base64-encoded (what SMTP AUTH sends)."""
-    raw = f"user={user}\x01auth=Bearer {access_token}\x01\x01"
-    return base64.b64encode(raw.encode()).decode()

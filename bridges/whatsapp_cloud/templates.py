@@ -20,10 +20,6 @@ _VAR = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 HEADER_PREFIX = "header_"
 
 
-def button_var(index: int, name: str) -> str:
-    return f"button_{index}_{name}"
-
-
 def _rename(text: str, prefix: str) -> tuple[str, list[str]]:
     names: list[str] = []
 
