@@ -107,7 +107,7 @@ class SlackMirror:
     async def conversation_changed(self, row) -> None:
         conv_id = int(row.payload["conversation_id"])
         channel, ts = await self.ensure_card(conv_id)
-        details = await self.inbox.conversation(conv_id)
+        details = await self.inbox.conversation_summary(conv_id)
         view = await self.presenter.card(details)
         await self.slack.update(channel, ts, **card_views.card_message(view))
         if view.urgent and await self.inbox.claim_link(URGENT, str(conv_id), conv_id, None):
@@ -116,7 +116,7 @@ class SlackMirror:
     async def snooze_ended(self, row) -> None:
         conv_id = int(row.payload["conversation_id"])
         channel, ts = await self.ensure_card(conv_id)
-        details = await self.inbox.conversation(conv_id)
+        details = await self.inbox.conversation_summary(conv_id)
         slack_id = details.assignee.slack_user_id if details.assignee else None
         await self.slack.post(channel, thread_ts=ts,
                               **thread_views.snooze_ended_message(slack_id))
@@ -139,7 +139,7 @@ class SlackMirror:
         mirrored = await self._link_for(conv_id, MSG, message.id)
         if mirrored and "#" not in mirrored and message.direction is Direction.IN:
             # e.g. a WhatsApp reaction on a message mirrored on its own
-            details = await self.inbox.conversation(conv_id)
+            details = await self.inbox.conversation_summary(conv_id)
             view = self.presenter.message(message, details.contact, {})
             payload = thread_views.customer_message(view)
             payload.pop("username", None)
@@ -154,7 +154,7 @@ class SlackMirror:
         links = await self.inbox.links_of(conv_id, CARD)
         if links:
             return split_ref(links[0].external_id)
-        details = await self.inbox.conversation(conv_id)
+        details = await self.inbox.conversation_summary(conv_id)
         channel = self.channel_for_account(details.conversation.account)
         if not channel:
             raise PermanentError(
@@ -202,7 +202,7 @@ class SlackMirror:
     async def _post_status(self, channel: str, thread_ts: str, message: Message) -> None:
         if await self._link_for(message.conversation_id, STATUS, message.id):
             return
-        conv = (await self.inbox.conversation(message.conversation_id)).conversation
+        conv = (await self.inbox.conversation_summary(message.conversation_id)).conversation
         view = self.presenter.send_status(message, conv.channel.value)
         ts = await self.slack.post(channel, thread_ts=thread_ts,
                                    **thread_views.send_status_message(view))
@@ -212,7 +212,7 @@ class SlackMirror:
         status_ref = await self._link_for(conv_id, STATUS, message.id)
         if not status_ref:
             return False
-        conv = (await self.inbox.conversation(conv_id)).conversation
+        conv = (await self.inbox.conversation_summary(conv_id)).conversation
         view = self.presenter.send_status(message, conv.channel.value)
         channel, ts = split_ref(status_ref)
         await self.slack.update(channel, ts, **thread_views.send_status_message(view))

@@ -15,7 +15,7 @@ from bot.slack.views.models import (
 from core.clock import Clock
 from core.model import Account, ActorType, Agent, Contact, Conversation, Message, MessageKind
 from core.rules import whatsapp_window_closes_at
-from core.usecases import ConversationDetails, Inbox
+from core.usecases import ConversationSummary, Inbox
 
 URGENT_TAG = "urgent"
 
@@ -44,10 +44,10 @@ class Presenter:
     def __init__(self, inbox: Inbox, accounts: Mapping[str, Account], clock: Clock) -> None:
         self.inbox, self.accounts, self.clock = inbox, accounts, clock
 
-    async def card(self, details: ConversationDetails) -> CardView:
+    async def card(self, details: ConversationSummary) -> CardView:
         conv, contact = details.conversation, details.contact
         colours = {t.name: t.colour for t in await self.inbox.tags()}
-        first_in = next((m for m in details.messages if m.direction.value == "in"), None)
+        first_in = details.first_inbound
         account = self.accounts.get(conv.account)
         return CardView(
             conversation_id=conv.id,

@@ -15,12 +15,19 @@ from core.usecases.directory import DirectoryUseCases
 from core.usecases.inbound import InboundUseCases
 from core.usecases.links import LinkUseCases
 from core.usecases.outbound import OutboundUseCases
-from core.usecases.queries import ConversationDetails, QueryUseCases
+from core.usecases.queries import ConversationDetails, ConversationSummary, QueryUseCases
 from core.usecases.reactions import ReactionUseCases
 from core.usecases.triage import TriageUseCases
 from core.usecases.undo_send import UndoSendUseCases
 
-__all__ = ["ConversationDetails", "ImportReport", "Inbox", "InboxContext", "OutboundContext"]
+__all__ = [
+    "ConversationDetails",
+    "ConversationSummary",
+    "ImportReport",
+    "Inbox",
+    "InboxContext",
+    "OutboundContext",
+]
 
 
 class Inbox(

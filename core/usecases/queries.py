@@ -25,6 +25,17 @@ class ConversationDetails:
     activity: list[Activity]
 
 
+@dataclass(frozen=True)
+class ConversationSummary:
+    """What a card shows, without the whole thread (front ends refresh cards often)."""
+
+    conversation: Conversation
+    contact: Contact | None
+    customer: Customer | None
+    assignee: Agent | None
+    first_inbound: Message | None
+
+
 class QueryUseCases(UseCaseBase):
     async def list_conversations(self, query: ViewQuery) -> list[Conversation]:
         self._check_view(query)
@@ -53,6 +64,15 @@ class QueryUseCases(UseCaseBase):
     async def message(self, message_id: int) -> Message:
         async with self.ctx.uow_factory() as uow:
             return await self._message(uow, message_id)
+
+    async def conversation_summary(self, conversation_id: int) -> ConversationSummary:
+        async with self.ctx.uow_factory() as uow:
+            conv = await self._conversation(uow, conversation_id)
+            contact = await uow.contacts.get(conv.contact_id)
+            customer = await uow.customers.get(conv.customer_id) if conv.customer_id else None
+            assignee = await uow.agents.get(conv.assignee_id) if conv.assignee_id else None
+            first = await uow.messages.first_inbound(conversation_id)
+        return ConversationSummary(conv, contact, customer, assignee, first)
 
     async def thread(self, conversation_id: int) -> list[Message]:
         async with self.ctx.uow_factory() as uow:

@@ -103,6 +103,16 @@ class SqlMessageRepository(Repository):
         stmt = select(*_COLUMNS).where(_m.conversation_id == conversation_id).order_by(_m.id)
         return [message_from_row(row) for row in await self.conn.execute(stmt)]
 
+    async def first_inbound(self, conversation_id: int) -> Message | None:
+        stmt = (
+            select(*_COLUMNS)
+            .where(_m.conversation_id == conversation_id, _m.direction == "in")
+            .order_by(_m.id)
+            .limit(1)
+        )
+        row = (await self.conn.execute(stmt)).first()
+        return message_from_row(row) if row else None
+
     async def search(self, text: str, include_resolved: bool, limit: int) -> list[SearchHit]:
         if not text.split():
             return []

@@ -2,7 +2,7 @@ from datetime import timedelta
 
 import pytest
 
-from core.errors import InvalidInput
+from core.errors import InvalidInput, NotFound
 from core.model import Actor, Agent, Status
 from tests.core.conftest import T0, H, email_msg, wa_msg
 
@@ -69,3 +69,15 @@ async def test_search_ignores_accents_on_both_databases(inbox):
     for query in ("cancion", "canción", "CANCIÓN numero"):
         hits = await inbox.search(query)
         assert [h.conversation_id for h in hits] == [r.conversation_id], query
+
+
+async def test_conversation_summary_has_the_first_customer_message_only(inbox):
+    r = await inbox.receive(email_msg("first words"))
+    await inbox.add_note(r.conversation_id, "internal", SYS)
+    await inbox.receive(email_msg("second", in_reply_to=None, mid="<x2@x>",
+                                  subject="Re: Order question"))
+    summary = await inbox.conversation_summary(r.conversation_id)
+    assert summary.first_inbound.body == "first words"
+    assert summary.contact.address == "ana@example.com" and summary.assignee is None
+    with pytest.raises(NotFound):
+        await inbox.conversation_summary(404)
