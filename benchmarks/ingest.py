@@ -144,7 +144,7 @@ async def run_baseline(url: str, messages: list[InboundMessage]) -> float:
     return elapsed
 
 
-async def _fresh_pg_database(admin_url: str, name: str) -> str:
+async def fresh_pg_database(admin_url: str, name: str) -> str:
     engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     async with engine.connect() as conn:
         await conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
@@ -173,10 +173,19 @@ async def main_async(args: argparse.Namespace, pg_admin_url: str) -> None:
         sqlite = tuple(f"sqlite+aiosqlite:///{Path(tmp) / name}.db" for name in ("uc", "base"))
         await bench("SQLite", sqlite, messages)
     pg = (
-        await _fresh_pg_database(pg_admin_url, "bench_use_case"),
-        await _fresh_pg_database(pg_admin_url, "bench_baseline"),
+        await fresh_pg_database(pg_admin_url, "bench_use_case"),
+        await fresh_pg_database(pg_admin_url, "bench_baseline"),
     )
     await bench("PostgreSQL", pg, messages)
+
+
+def pg_admin_url(stack: ExitStack, given: str | None) -> str:
+    """The PostgreSQL to benchmark on: the given URL, or a throwaway cluster."""
+    if given:
+        return given
+    from tests.pg_cluster import PostgresCluster
+
+    return stack.enter_context(PostgresCluster()).url
 
 
 def main() -> None:
@@ -186,12 +195,7 @@ def main() -> None:
     parser.add_argument("--pg-url", default=os.environ.get("THREADLINE_BENCH_PG_URL"))
     args = parser.parse_args()
     with ExitStack() as stack:
-        url = args.pg_url
-        if not url:
-            from tests.pg_cluster import PostgresCluster
-
-            url = stack.enter_context(PostgresCluster()).url
-        asyncio.run(main_async(args, url))
+        asyncio.run(main_async(args, pg_admin_url(stack, args.pg_url)))
 
 
 if __name__ == "__main__":

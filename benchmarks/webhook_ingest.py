@@ -27,7 +27,7 @@ from pathlib import Path
 import httpx
 import uvicorn
 
-from benchmarks.ingest import T0, _fresh_pg_database, run_baseline, workload
+from benchmarks.ingest import T0, fresh_pg_database, pg_admin_url, run_baseline, workload
 from storage.migrate import upgrade
 from tests.bridges.whatsapp.payloads import change, delivery, message, signed_meta
 from threadline.app import create_app
@@ -114,8 +114,8 @@ async def main_async(args, pg_admin_url: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         sqlite = tuple(f"sqlite+aiosqlite:///{Path(tmp) / n}.db" for n in ("hooks", "base"))
         await bench("SQLite", sqlite, str(Path(tmp) / "files"), args)
-        pg = (await _fresh_pg_database(pg_admin_url, "bench_webhooks"),
-              await _fresh_pg_database(pg_admin_url, "bench_webhooks_base"))
+        pg = (await fresh_pg_database(pg_admin_url, "bench_webhooks"),
+              await fresh_pg_database(pg_admin_url, "bench_webhooks_base"))
         await bench("PostgreSQL", pg, str(Path(tmp) / "files"), args)
 
 
@@ -128,12 +128,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     with ExitStack() as stack:
-        url = args.pg_url
-        if not url:
-            from tests.pg_cluster import PostgresCluster
-
-            url = stack.enter_context(PostgresCluster()).url
-        asyncio.run(main_async(args, url))
+        asyncio.run(main_async(args, pg_admin_url(stack, args.pg_url)))
 
 
 if __name__ == "__main__":

@@ -49,19 +49,19 @@ def register(app: AsyncApp, s: SlackServices) -> None:
             await tell(client, channel, user, reason, thread_ts)
         return reason is None
 
-    async def assign_me(conv_id, actor, user, client):
+    async def assign_me(conv_id, actor, user, client, body):
         return await s.inbox.assign(conv_id, actor, agent_id=actor.id)
 
-    async def resolve(conv_id, actor, user, client):
+    async def resolve(conv_id, actor, user, client, body):
         return await s.inbox.resolve(conv_id, actor)
 
-    async def reopen(conv_id, actor, user, client):
+    async def reopen(conv_id, actor, user, client, body):
         return await s.inbox.reopen(conv_id, actor)
 
-    async def undo(message_id, actor, user, client):
+    async def undo(message_id, actor, user, client, body):
         return await s.inbox.withdraw_reply(message_id, actor)
 
-    async def make_note(message_id, actor, user, client):
+    async def make_note(message_id, actor, user, client, body):
         return await s.inbox.reply_to_note(message_id, actor)
 
     for action_id, run in ((ids.ASSIGN_ME, assign_me), (ids.RESOLVE, resolve),
@@ -70,7 +70,7 @@ def register(app: AsyncApp, s: SlackServices) -> None:
         _register_simple(app, s, allowed, action_id, run)
 
     for action_id, modal in CARD_MODALS.items():
-        _register_modal_button(app, s, allowed, action_id, modal)
+        _register_simple(app, s, allowed, action_id, _opener(s, modal))
 
     @app.action(ids.SNOOZE_MENU)
     async def snooze_menu(ack, body: dict, action: dict, client: AsyncWebClient) -> None:
@@ -124,19 +124,14 @@ def _register_simple(app, s, allowed, action_id, run) -> None:
             return
         channel, user, thread_ts = _where(body)
         actor = await s.identity.actor(client, user)
-        await guarded(client, channel, user, run(int(action["value"]), actor, user, client),
-                      thread_ts)
+        await guarded(client, channel, user,
+                      run(int(action["value"]), actor, user, client, body), thread_ts)
 
 
-def _register_modal_button(app, s, allowed, action_id: str, modal: str) -> None:
-    @app.action(action_id)
-    async def handler(ack, body: dict, action: dict, client: AsyncWebClient) -> None:
-        await ack()
-        if not await allowed(client, body):
-            return
-        channel, user, thread_ts = _where(body)
-        await guarded(client, channel, user, open_modal(
-            s, client, body["trigger_id"], modal, int(action["value"]), user), thread_ts)
+def _opener(s, modal: str):
+    async def run(conv_id, actor, user, client, body):
+        await open_modal(s, client, body["trigger_id"], modal, conv_id, user)
+    return run
 
 
 def _register_home_filter(app, s, action_id: str, key: str) -> None:
