@@ -108,3 +108,13 @@ class AlreadyRecorded(DomainError):
     def __init__(self, surface: str, external_id: str) -> None:
         self.surface, self.external_id = surface, external_id
         super().__init__(f"{surface} {external_id} was already recorded")
+
+
+class PermissionDenied(DomainError):
+    """The acting person's role does not allow this."""
+
+    code = "permission_denied"
+
+    def __init__(self, what: str, who: str) -> None:
+        self.what, self.who = what, who
+        super().__init__(f"only {who} may {what}")

@@ -87,6 +87,12 @@ class Dispatcher:
         """Handle outbox rows of `kind` (`<target>:<event>`); the last registration wins."""
         self._registry[kind] = _Registration(handler, on_permanent_failure)
 
+    def unregister(self, kinds) -> None:
+        """Stop handling these kinds (a front end that stopped): their rows wait, untouched,
+        until a process that handles them runs."""
+        for kind in kinds:
+            self._registry.pop(kind, None)
+
     def backoff(self, attempts: int) -> timedelta:
         """Exponential backoff with full jitter: uniform(0, min(max, base * 2**(n-1)))."""
         exponent = min(max(attempts, 1) - 1, 60)

@@ -28,6 +28,7 @@ from threadline.config import (
     sync_config,
 )
 from threadline.dispatcher import Dispatcher
+from threadline.health import Health
 from threadline.integrations import Integration, build_integrations
 from threadline.leader import make_leader
 from threadline.metrics import Metrics
@@ -78,6 +79,7 @@ class Runtime:
         self.inbox = Inbox(self.uow_factory, self.clock, self.accounts, self.timezone,
                            frontends_for(settings))
         self.metrics = Metrics()
+        self.health = Health()
         self.outbox = OutboxStore(self.engine)
         self.dispatcher = Dispatcher(
             self.outbox, self.clock, self.worker_id,

@@ -77,8 +77,17 @@ class Settings(BaseSettings):
     # chat.postMessage pacing per channel (Slack allows about 1/s with short bursts).
     slack_posts_per_second: float = _env("SLACK_POSTS_PER_SECOND", 1.0, gt=0)
     slack_post_burst: int = _env("SLACK_POST_BURST", 3, ge=1)
-    # Comma-separated Slack user ids allowed to act; empty: anyone in the inbox channels.
+    # Comma-separated Slack user ids: narrows who counts as staff (configured agents and
+    # members of the inbox channels); empty: no further narrowing.
     slack_allowed_users: str = _env("SLACK_ALLOWED_USERS", "")
+    # How long the inbox channels' member lists are trusted before they are read again
+    # (member_joined_channel / member_left_channel events update them at once).
+    slack_members_ttl_seconds: float = _env("SLACK_MEMBERS_TTL_SECONDS", 300, gt=0)
+    # The "to customer in N s" marker under a queued reply is refreshed this often (0: never).
+    slack_countdown_seconds: float = _env("SLACK_COUNTDOWN_SECONDS", 3, ge=0)
+    # What a staff message in a conversation thread does: send | explicit | off (the
+    # accounts file can set it per account under `settings:`).
+    thread_replies: Literal["send", "explicit", "off"] = _env("THREADLINE_THREAD_REPLIES", "send")
 
     # -- WhatsApp: Meta Cloud API -----------------------------------------------------------
     whatsapp_cloud_token: str | None = _env("WHATSAPP_CLOUD_TOKEN", secret=True)

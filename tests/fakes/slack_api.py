@@ -416,6 +416,8 @@ class FakeSlack:
         self.channels: dict[str, dict] = {}
         self.forbidden_channels: dict[str, str] = {}
         self.views: dict[str, dict] = {}
+        self.members: dict[str, list[str]] = {}  # channel id -> member user ids
+        self.responses: list[dict] = []  # what apps POSTed to response_url hooks
         self.home_views: dict[str, dict] = {}
         self.files: dict[str, FakeFile] = {}
         self.rate_limited_count = 0
@@ -448,6 +450,7 @@ class FakeSlack:
         app.router.add_post("/upload/v1/{file_id}", self._handle_upload)
         app.router.add_get("/files-pri/{team_file}/{name}", self._handle_download)
         app.router.add_get("/link/", self._handle_socket)
+        app.router.add_post("/hooks/{tail:.*}", self._handle_response_url)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -517,6 +520,24 @@ class FakeSlack:
         """Make every call naming this channel fail with ``error`` (e.g. not_in_channel,
         is_archived, channel_not_found)."""
         self.forbidden_channels[channel_id] = error
+
+    def set_members(self, channel_id: str, users: Iterable[str]) -> None:
+        """Who is in a channel (conversations.members); the bot is always a member."""
+        self.members[channel_id] = [u for u in dict.fromkeys([*users, self.bot_user_id])]
+
+    def join(self, channel_id: str, user: str) -> None:
+        current = self.members.setdefault(channel_id, [self.bot_user_id])
+        if user not in current:
+            current.append(user)
+
+    def leave(self, channel_id: str, user: str) -> None:
+        if user in self.members.get(channel_id, []):
+            self.members[channel_id].remove(user)
+
+    def responses_to(self, url_part: str = "") -> list[dict]:
+        """Bodies POSTed to response_url hooks (optionally those whose URL contains
+        ``url_part``), oldest first."""
+        return [r["body"] for r in self.responses if url_part in r["url"]]
 
     def next_ts(self) -> str:
         """A fresh message ts, later than every ts handed out so far."""
@@ -864,6 +885,17 @@ class FakeSlack:
         f.content = content
         return self._answer(call, f"OK - {len(content)}")
 
+    async def _handle_response_url(self, request: web.Request) -> web.Response:
+        """response_url hooks answer a plain "ok" (or an error text), like Slack's."""
+        call = await self._record(request, "response_url")
+        early = self._pre_checks(call)
+        if early is not None:
+            return early
+        if not isinstance(call.body, dict):
+            return self._answer(call, "invalid_payload", 400)
+        self.responses.append({"url": str(request.url), "body": call.body})
+        return self._answer(call, "ok")
+
     async def _handle_download(self, request: web.Request) -> web.Response:
         call = await self._record(request, "download")
         early = self._pre_checks(call)
@@ -1046,6 +1078,33 @@ class FakeSlack:
 
     def _api_conversations_info(self, args: dict) -> dict:
         return {"channel": copy.deepcopy(self._channel_info(args.get("channel", "")))}
+
+    def _api_conversations_members(self, args: dict) -> dict:
+        channel = args.get("channel", "")
+        self._channel_info(channel)
+        members = self.members.get(channel, [self.bot_user_id])
+        return self._page(args, members, "members")
+
+    def _api_conversations_list(self, args: dict) -> dict:
+        types = set(str(args.get("types") or "public_channel").split(","))
+        out = []
+        for chan in self.channels.values():
+            if chan.get("_dm_key") or chan.get("is_im"):
+                continue
+            kind = "private_channel" if chan.get("is_private") else "public_channel"
+            if kind in types:
+                out.append({k: v for k, v in chan.items() if not k.startswith("_")})
+        return self._page(args, out, "channels")
+
+    @staticmethod
+    def _page(args: dict, items: list, key: str) -> dict:
+        """Cursor pagination like Slack's: ``limit`` per page, ``next_cursor`` until done."""
+        limit = max(1, min(int(args.get("limit") or 100), 1000))
+        start = int(args.get("cursor") or 0)
+        page = items[start:start + limit]
+        more = start + limit < len(items)
+        return {key: copy.deepcopy(page),
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
 
     def _api_conversations_open(self, args: dict) -> dict:
         if args.get("channel"):

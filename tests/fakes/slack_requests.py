@@ -259,6 +259,16 @@ class SlackRequests:
             event["view"] = view
         return event
 
+    def member_joined_channel_event(self, channel: str, user: str) -> dict:
+        return {"type": "member_joined_channel", "user": user, "channel": channel,
+                "channel_type": "G" if channel.startswith("G") else "C", "team": self.team_id,
+                "event_ts": self.next_ts()}
+
+    def member_left_channel_event(self, channel: str, user: str) -> dict:
+        return {"type": "member_left_channel", "user": user, "channel": channel,
+                "channel_type": "G" if channel.startswith("G") else "C", "team": self.team_id,
+                "event_ts": self.next_ts()}
+
     def reaction_added_event(self, channel: str, ts: str, reaction: str, *, user: str) -> dict:
         now = self.next_ts()
         return {"type": "reaction_added", "user": user, "reaction": reaction,
