@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from core.reply_policy import ThreadReplies
+
 
 class Channel(StrEnum):
     EMAIL = "email"
@@ -86,6 +88,7 @@ class Account:
     address: str = ""
     name: str = ""
     slack_channel: str | None = None
+    thread_replies: ThreadReplies = ThreadReplies.SEND  # what staff messages in threads do
 
 
 @dataclass(slots=True)

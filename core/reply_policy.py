@@ -35,7 +35,8 @@ class Change(StrEnum):
 
     EDIT_REPLY = "edit_reply"  # the queued reply goes out with the new text
     TO_NOTE = "to_note"  # the queued reply is withdrawn and kept as a note (new text)
-    EDIT_NOTE = "edit_note"  # the note (or internal message) gets the new text
+    EDIT_NOTE = "edit_note"  # a plain note with the new text (no longer sendable on request)
+    EDIT_HELD = "edit_held"  # still held back, sendable on request, with the new text
     TOO_LATE = "too_late"  # the reply already left: the customer has the original text
 
 
@@ -44,7 +45,8 @@ class Recorded(StrEnum):
 
     QUEUED_REPLY = "queued_reply"  # a reply still inside its undo window
     SENT_REPLY = "sent_reply"  # a reply on its way or delivered (or failed)
-    NOTE = "note"  # any internal message: note, held message, withdrawn reply
+    HELD = "held"  # kept internal by the policy, staff may still send it on request
+    NOTE = "note"  # any other internal message: note, withdrawn reply
 
 
 class HoldReason(StrEnum):
@@ -119,14 +121,21 @@ def decide(
     if recorded is None:
         return decision
     if recorded is Recorded.SENT_REPLY:
-        return Decision(decision.disposition, decision.body, decision.hold, Change.TOO_LATE)
+        # Nothing of the edit reaches the customer: they have what was sent.
+        return Decision(Disposition.IGNORE, decision.body, decision.hold, Change.TOO_LATE)
+    body = decision.body or (message.text or "").strip()
     if recorded is Recorded.NOTE:
         # An edit never lets a note out: whatever the new text says, it stays internal.
-        body = decision.body or (message.text or "").strip()
+        return Decision(Disposition.NOTE, body, None, Change.EDIT_NOTE)
+    if recorded is Recorded.HELD:
+        # Still sendable on request only while the text is not marked as a note.
+        if decision.disposition is Disposition.INTERNAL and decision.can_send_anyway:
+            return Decision(Disposition.INTERNAL, body, decision.hold, Change.EDIT_HELD)
+        if decision.is_reply:
+            return Decision(Disposition.INTERNAL, body, None, Change.EDIT_HELD)
         return Decision(Disposition.NOTE, body, None, Change.EDIT_NOTE)
     if decision.is_reply:
         return Decision(Disposition.REPLY, decision.body, None, Change.EDIT_REPLY)
-    body = decision.body or (message.text or "").strip()
     return Decision(Disposition.NOTE, body, decision.hold, Change.TO_NOTE)
 
 

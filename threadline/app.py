@@ -60,6 +60,16 @@ def create_app(settings: Settings, runtime: Runtime | None = None, *,
             ok = mig.at_head
             if not ok:
                 body["hint"] = "run `threadline migrate`"
+        components = rt.health.snapshot()
+        if components:
+            checks["components"] = components
+        failed = rt.health.failed()
+        if failed:  # e.g. Slack refused the token: nothing fixes itself, say what is wrong
+            ok = False
+            hints = [str(body["hint"])] if "hint" in body else []
+            hints += [f"{name} failed: {detail or 'see the logs'}"
+                      for name, detail in sorted(failed.items())]
+            body["hint"] = "; ".join(hints)
         body["status"] = "ready" if ok else "not ready"
         return JSONResponse(body, status_code=200 if ok else 503)
 

@@ -8,6 +8,7 @@ import signal
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.engine import make_url
 
@@ -157,8 +158,11 @@ def migrate_cmd() -> None:
 @app.command("check-config")
 def check_config(
     file: Path = typer.Option(None, "--file", "-f", help="YAML file [THREADLINE_CONFIG]"),
+    online: bool = typer.Option(
+        False, "--online",
+        help="Also ask Slack whether the tokens, scopes and inbox channels work"),
 ) -> None:
-    """Validate settings and the config file; show what is enabled."""
+    """Validate settings and the config file; show what is enabled (exit 1 on a problem)."""
     settings = settings_or_exit()
     path = str(file) if file else settings.config_path
     try:
@@ -178,8 +182,59 @@ def check_config(
                   f"{len(cfg.templates)} templates, {len(cfg.rules)} rules")
     has_channels = bool(accounts) and all(a.slack_channel for a in accounts.values())
     for feature in settings.features(accounts_have_slack_channels=has_channels):
-        colour = "green" if feature.enabled else "yellow"
-        console.print(f"[{colour}]{feature.describe()}[/]", highlight=False)
+        colour = "green" if feature.enabled else "red" if feature.problems else "yellow"
+        console.print(f"[{colour}]{escape(feature.describe())}[/]", highlight=False)
+    failed = _check_slack_online(settings, accounts) if online else 0
+    problems = settings.slack_token_problems()
+    if problems:
+        raise fail(" ".join(problems))
+    if failed:
+        raise fail(f"{failed} Slack workspace check{'s' if failed > 1 else ''} failed "
+                   "(see above)")
+
+
+def _check_slack_online(settings: Settings, accounts) -> int:
+    """Print one line per workspace check; returns how many failed."""
+    if not settings.slack_bot_token:
+        console.print("[yellow]slack (online): not configured, SLACK_BOT_TOKEN is not set; "
+                      "nothing to check[/]", highlight=False)
+        return 0
+    from bot.slack.workspace import check_workspace
+
+    channels = [c for c in [settings.slack_channel, *(a.slack_channel for a in accounts.values())]
+                if c]
+    url = settings.slack_api_url
+
+    async def main():
+        import aiohttp
+        from slack_sdk.errors import SlackApiError
+        from slack_sdk.web.async_client import AsyncWebClient
+
+        client = AsyncWebClient(token=settings.slack_bot_token, base_url=url)
+        try:
+            return await check_workspace(client, app_token=settings.slack_app_token,
+                                         channels=channels, api_url=url)
+        except SlackApiError as exc:  # 5xx / rate limited: nothing could be checked
+            status = getattr(exc.response, "status_code", "?")
+            code = exc.response.get("error") if hasattr(exc.response, "get") else None
+            answer = f"{status} ({code})" if code else str(status)
+            raise CliError(f"Slack ({url}) answered {answer}: try again in a moment") from None
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            # caught here: run() would report an OSError as a database problem
+            raise CliError(f"cannot reach Slack at {url}: {type(exc).__name__}: {exc}") from None
+
+    checks = run(main)
+    for check in checks:
+        if not check.checked:
+            colour, word = "yellow", "not checked"
+        else:
+            colour, word = ("green", "ok") if check.ok else ("red", "problem")
+        console.print(f"[{colour}]slack {escape(check.name)}: {word}: {escape(check.detail)}[/]",
+                      highlight=False)
+    if not channels:
+        console.print("[yellow]slack channels: none configured (SLACK_CHANNEL or an "
+                      "account's slack_channel)[/]", highlight=False)
+    return sum(not c.ok for c in checks)
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from core.model import Account, Actor, Agent, Channel, Role, Template
+from core.reply_policy import ThreadReplies
 from threadline.settings import Settings
 
 _VAR = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
@@ -53,6 +54,14 @@ class AccountConfig(_Strict):
         if unknown:
             raise ValueError(f"unknown setting(s) {', '.join(unknown)}")
         return {k.upper(): str(val) for k, val in v.items()}
+
+    @field_validator("settings")
+    @classmethod
+    def _valid_thread_replies(cls, v: dict[str, str]) -> dict[str, str]:
+        mode = v.get("THREADLINE_THREAD_REPLIES")
+        if mode is not None and mode.strip().lower() not in {m.value for m in ThreadReplies}:
+            raise ValueError(f"THREADLINE_THREAD_REPLIES {mode!r}: use send, explicit or off")
+        return v
 
     @field_validator("provider")
     @classmethod
@@ -266,25 +275,31 @@ def load_config(path: str | Path | None) -> ThreadlineConfig:
 def build_accounts(cfg: ThreadlineConfig, settings: Settings) -> dict[str, Account]:
     """Configured accounts, or defaults derived from settings when none are configured."""
     default_channel = settings.slack_channel
+    default_mode = ThreadReplies(settings.thread_replies)
     if cfg.accounts:
         return {
             a.id: Account(a.id, Channel(a.channel), a.provider, a.address, a.name or a.id,
-                          a.slack_channel or default_channel)
+                          a.slack_channel or default_channel, _thread_replies(a, default_mode))
             for a in cfg.accounts
         }
     out: dict[str, Account] = {}
     if settings.email_address:
         out["email"] = Account("email", Channel.EMAIL, "email", settings.email_address.lower(),
-                               "Email", default_channel)
+                               "Email", default_channel, default_mode)
     if settings.whatsapp_cloud_phone_number_id:
         out["whatsapp_cloud"] = Account("whatsapp_cloud", Channel.WHATSAPP, "whatsapp_cloud",
                                         settings.whatsapp_cloud_phone_number_id, "WhatsApp",
-                                        default_channel)
+                                        default_channel, default_mode)
     if settings.twilio_whatsapp_from:
         out["twilio"] = Account("twilio", Channel.WHATSAPP, "twilio",
                                 settings.twilio_whatsapp_from.removeprefix("whatsapp:"),
-                                "WhatsApp (Twilio)", default_channel)
+                                "WhatsApp (Twilio)", default_channel, default_mode)
     return out
+
+
+def _thread_replies(account: AccountConfig, default: ThreadReplies) -> ThreadReplies:
+    value = account.settings.get("THREADLINE_THREAD_REPLIES")
+    return ThreadReplies(value.strip().lower()) if value else default
 
 
 def settings_for_account(cfg: ThreadlineConfig, settings: Settings, account_id: str) -> Settings:

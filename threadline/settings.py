@@ -31,10 +31,14 @@ class Feature:
     missing: tuple[str, ...] = ()
     note: str = ""
     available: bool = True  # False: not built yet, whatever the settings say
+    problems: tuple[str, ...] = ()  # settings present but unusable: one sentence each
 
     def describe(self) -> str:
         if not self.available:
             return f"{self.name}: off ({self.note})"
+        if self.problems:
+            need = f"; set {', '.join(self.missing)} to enable it" if self.missing else ""
+            return f"{self.name}: off{need}: {' '.join(self.problems)}"
         if self.enabled:
             return f"{self.name}: enabled" + (f" ({self.note})" if self.note else "")
         note = f" ({self.note})" if self.note else ""
@@ -180,6 +184,47 @@ class Settings(BaseSettings):
     def explicitly_set(self, field: str) -> bool:
         return field in self.model_fields_set
 
+    def slack_token_problems(self) -> list[str]:
+        """One sentence per Slack token that cannot be right (unset tokens are no problem:
+        features() names missing settings). Only the type prefix is checked, the part before
+        the first "-" (xoxb-, xapp-, xoxp-...): Slack may change the rest's format."""
+        bot, app = self.slack_bot_token or "", self.slack_app_token or ""
+        bot_kind, app_kind = _token_kind(bot), _token_kind(app)
+        problems: list[str] = []
+        if bot_kind == "xapp" and app_kind == "xoxb":
+            problems.append(
+                "SLACK_BOT_TOKEN and SLACK_APP_TOKEN look swapped: SLACK_BOT_TOKEN holds an "
+                "app-level token (xapp-…) and SLACK_APP_TOKEN a bot token (xoxb-…); exchange "
+                "the two values.")
+        else:
+            if bot_kind == "xapp":
+                problems.append(
+                    "SLACK_BOT_TOKEN looks like an app-level token (xapp-…), which belongs in "
+                    "SLACK_APP_TOKEN; SLACK_BOT_TOKEN needs the Bot User OAuth Token (xoxb-…) "
+                    "from OAuth & Permissions.")
+            elif bot_kind == "xoxp":
+                problems.append(
+                    "SLACK_BOT_TOKEN is a user token (xoxp-…); Threadline needs the Bot User "
+                    "OAuth Token (xoxb-…) from OAuth & Permissions.")
+            elif bot and bot_kind != "xoxb":
+                problems.append(
+                    "SLACK_BOT_TOKEN must start with xoxb- (the Bot User OAuth Token from "
+                    "OAuth & Permissions).")
+            if app_kind == "xoxb":
+                problems.append(
+                    "SLACK_APP_TOKEN holds a bot token (xoxb-…): the two tokens look swapped; "
+                    "SLACK_APP_TOKEN needs an app-level token (xapp-…) with connections:write "
+                    "from Basic Information -> App-Level Tokens.")
+            elif app and app_kind != "xapp":
+                problems.append(
+                    "SLACK_APP_TOKEN must start with xapp- (an app-level token with "
+                    "connections:write from Basic Information -> App-Level Tokens).")
+        for name, value in (("SLACK_BOT_TOKEN", bot), ("SLACK_APP_TOKEN", app)):
+            if value and any(c.isspace() or c in "\"'" for c in value):
+                problems.append(f"{name} contains spaces, quotes or a line break: paste the "
+                                "token alone.")
+        return problems
+
     # -- which channels / front ends are on ---------------------------------------------
     def features(self, *, accounts_have_slack_channels: bool = False) -> list[Feature]:
         """Per channel/front end: enabled, or exactly which settings would enable it."""
@@ -194,6 +239,9 @@ class Settings(BaseSettings):
         if not self.slack_channel and not accounts_have_slack_channels:
             slack_missing.append("SLACK_CHANNEL")
         slack_mode = "Socket Mode" if self.slack_app_token else "HTTP mode"
+        slack_problems = tuple(self.slack_token_problems())
+        slack_note = (" ".join(slack_problems) if slack_problems else slack_mode
+                      if not slack_missing else "conversations queue until it is on")
 
         # OAuth mailboxes log in with a refresh token instead of a password.
         email_secret = (("EMAIL_OAUTH_CLIENT_ID", "EMAIL_OAUTH_REFRESH_TOKEN")
@@ -207,8 +255,8 @@ class Settings(BaseSettings):
         ai_missing = need("OPENAI_API_KEY")
         tg_missing = need("TELEGRAM_BOT_TOKEN", "TELEGRAM_CHAT_ID")
         return [
-            Feature("slack", not slack_missing, tuple(slack_missing),
-                    slack_mode if not slack_missing else "conversations queue until it is on"),
+            Feature("slack", not slack_missing and not slack_problems, tuple(slack_missing),
+                    slack_note, problems=slack_problems),
             Feature("whatsapp_cloud", not wa_missing, wa_missing),
             Feature("twilio", not tw_missing, tw_missing),
             Feature("email", not email_missing, email_missing,
@@ -226,6 +274,10 @@ class Settings(BaseSettings):
             if f.name == name:
                 return f
         raise KeyError(name)
+
+
+def _token_kind(token: str) -> str:
+    return token.strip().split("-", 1)[0]
 
 
 def _field_by_env() -> dict[str, str]:

@@ -6,9 +6,11 @@ import logging
 from collections import OrderedDict
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack import listeners
+from bot.slack.access import Gate
 from bot.slack.services import SlackServices
 
 log = logging.getLogger("threadline.slack")
@@ -40,14 +42,22 @@ def build_bolt_app(client: AsyncWebClient, signing_secret: str | None,
         ignoring_self_events_enabled=True,
     )
     seen = SeenEvents()
+    gate = services.gate or Gate(services.identity)
+    services.gate = gate
 
     @app.middleware
-    async def dedupe_events(body: dict, next) -> None:
+    async def dedupe_events(body: dict, next):
         event_id = body.get("event_id") if isinstance(body, dict) else None
         if event_id and not seen.first_time(event_id):
             log.info("ignoring a redelivered Slack event %s", event_id)
-            return  # Bolt acks with 200: Slack stops retrying
+            # An explicit 200: without a response Bolt would answer 404 and Slack retries.
+            return BoltResponse(status=200, body="")
         await next()
+        return None
+
+    @app.middleware
+    async def staff_only(body: dict, client: AsyncWebClient, context, next):
+        return await gate(body, client, context, next)
 
     @app.error
     async def on_error(error: Exception, body: dict) -> None:

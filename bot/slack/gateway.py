@@ -16,11 +16,19 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.pacing import ChannelPacer
+from bot.slack.workspace import AUTH_ERRORS
 from core.delivery import PermanentError, RetryAfter, TransientError
 
 log = logging.getLogger("threadline.slack")
 
 _TRANSIENT_ERRORS = {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+AUTH_RETRY_SECONDS = 300.0
+
+
+def slack_error_code(exc: BaseException) -> str | None:
+    if isinstance(exc, SlackApiError) and hasattr(exc.response, "get"):
+        return exc.response.get("error")
+    return None
 
 
 def map_slack_error(exc: BaseException) -> Exception:
@@ -28,6 +36,10 @@ def map_slack_error(exc: BaseException) -> Exception:
         status = getattr(exc.response, "status_code", 200)
         error = (exc.response.get("error") if hasattr(exc.response, "get") else None) or "error"
         headers = getattr(exc.response, "headers", {}) or {}
+        if error in AUTH_ERRORS:
+            # The token stopped working: nothing will succeed until an operator fixes it.
+            # Rows wait (not failed) so nothing is lost once it is fixed.
+            return RetryAfter(AUTH_RETRY_SECONDS, f"Slack refused the bot token: {error}", error)
         if status == 429 or error == "ratelimited":
             retry_after = headers.get("Retry-After") or headers.get("retry-after") or 1
             return RetryAfter(float(retry_after), "Slack rate limit", "429")
@@ -40,26 +52,38 @@ def map_slack_error(exc: BaseException) -> Exception:
 
 
 class SlackGateway:
-    def __init__(self, client: AsyncWebClient, pacer: ChannelPacer) -> None:
+    def __init__(self, client: AsyncWebClient, pacer: ChannelPacer,
+                 on_auth_failure: Callable[[str], None] | None = None) -> None:
         self.client, self.pacer = client, pacer
+        self.on_auth_failure = on_auth_failure
 
     async def _call(self, fn: Callable[..., Awaitable[Any]], paced: str | None = None, **kw):
         try:
             return await fn(**kw)
         except Exception as exc:
             mapped = map_slack_error(exc)
-            if isinstance(mapped, RetryAfter) and paced:
+            code = slack_error_code(exc)
+            if code in AUTH_ERRORS and self.on_auth_failure is not None:
+                self.on_auth_failure(code)
+            elif isinstance(mapped, RetryAfter) and paced:
                 self.pacer.penalise(paced, mapped.seconds)
             raise mapped from exc
 
     async def post(self, channel: str, *, text: str, blocks: list | None = None,
                    thread_ts: str | None = None, **extra) -> str:
+        return (await self.post_where(channel, text=text, blocks=blocks, thread_ts=thread_ts,
+                                      **extra))[1]
+
+    async def post_where(self, channel: str, *, text: str, blocks: list | None = None,
+                         thread_ts: str | None = None, **extra) -> tuple[str, str]:
+        """Post and return (channel id, ts): Slack answers with the id even when it was
+        given a name, and links must be stored under the id that events carry."""
         await self.pacer.wait(channel)
         response = await self._call(
             self.client.chat_postMessage, channel, channel=channel, text=text, blocks=blocks,
             thread_ts=thread_ts, unfurl_links=False, unfurl_media=False, **extra,
         )
-        return response["ts"]
+        return response.get("channel") or channel, response["ts"]
 
     async def update(self, channel: str, ts: str, *, text: str, blocks: list | None) -> None:
         await self._call(self.client.chat_update, channel=channel, ts=ts, text=text,

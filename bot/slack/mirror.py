@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from bot.slack.countdown import Countdown
 from bot.slack.gateway import SlackGateway
 from bot.slack.presenter import Presenter
 from bot.slack.views import card as card_views
@@ -52,9 +53,11 @@ class SlackMirror:
         presenter: Presenter,
         files: FileStore,
         channel_for_account: Callable[[str], str | None],
+        countdown_seconds: float = 0,
     ) -> None:
         self.inbox, self.slack, self.presenter = inbox, gateway, presenter
         self.files, self.channel_for_account = files, channel_for_account
+        self.countdown = Countdown(inbox, gateway, presenter, presenter.clock, countdown_seconds)
 
     def handlers(self) -> dict:
         return {
@@ -76,9 +79,9 @@ class SlackMirror:
         message = await self.inbox.message(int(row.payload["message_id"]))
         channel, thread_ts = await self.ensure_card(conv_id)
         if message.meta.get("origin") == MSG:
-            # Written in this thread by staff: Slack already shows it; add our status line.
-            if message.leaves_inbox:
-                await self._post_status(channel, thread_ts, message)
+            # Written in this thread by staff: Slack already shows it; add the marker that
+            # says where it goes (to the customer, with Undo) or that it stays internal.
+            await self._post_status(channel, thread_ts, message)
             return
         mirrored = {link.message_id for link in await self.inbox.links_of(conv_id, MSG)}
         if message.id in mirrored:
@@ -161,7 +164,7 @@ class SlackMirror:
                 f"no Slack channel for account {details.conversation.account!r}: set "
                 "SLACK_CHANNEL or the account's slack_channel", "no_channel")
         view = await self.presenter.card(details)
-        ts = await self.slack.post(channel, **card_views.card_message(view))
+        channel, ts = await self.slack.post_where(channel, **card_views.card_message(view))
         await self.inbox.claim_link(CARD, ref(channel, ts), conv_id, None)
         return channel, ts
 
@@ -207,15 +210,23 @@ class SlackMirror:
         ts = await self.slack.post(channel, thread_ts=thread_ts,
                                    **thread_views.send_status_message(view))
         await self.inbox.claim_link(STATUS, ref(channel, ts), message.conversation_id, message.id)
+        if view.status == "queued" and view.send_at is not None:
+            self.countdown.track(message.id, channel, ts, view.send_at, conv.channel.value)
 
     async def _refresh_status(self, conv_id: int, message: Message) -> bool:
         status_ref = await self._link_for(conv_id, STATUS, message.id)
         if not status_ref:
             return False
         conv = (await self.inbox.conversation_summary(conv_id)).conversation
-        view = self.presenter.send_status(message, conv.channel.value)
         channel, ts = split_ref(status_ref)
-        await self.slack.update(channel, ts, **thread_views.send_status_message(view))
+        async with self.countdown.lock(message.id):
+            message = await self.inbox.message(message.id)  # the newest state, under the lock
+            view = self.presenter.send_status(message, conv.channel.value)
+            await self.slack.update(channel, ts, **thread_views.send_status_message(view))
+            if view.status == "queued" and view.send_at is not None:
+                self.countdown.track(message.id, channel, ts, view.send_at, conv.channel.value)
+            else:
+                self.countdown.forget(message.id)
         return True
 
     async def _upload_attachments(self, channel: str, thread_ts: str, message: Message) -> None:

@@ -7,12 +7,14 @@ import re
 from dataclasses import dataclass, field
 
 from core.model import Channel, Status
+from core.reply_policy import StaffText
 from core.snooze import SnoozePreset
 
 _USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 _LINK = re.compile(r"<((?:https?|mailto):[^|>]+)(?:\|([^>]+))?>")
 _SPECIAL = re.compile(r"<!(here|channel|everyone)(?:\|[^>]*)?>")
 _CHANNEL = re.compile(r"<#([CG][A-Z0-9]+)(?:\|([^>]*))?>")
+_SUBTEAM = re.compile(r"<!subteam\^([A-Z0-9]+)(?:\|([^>]*))?>")
 
 
 class UsageError(ValueError):
@@ -30,8 +32,28 @@ def slack_to_plain(text: str, user_names: dict[str, str] | None = None) -> str:
         out,
     )
     out = _SPECIAL.sub(lambda m: "@" + m.group(1), out)
+    out = _SUBTEAM.sub(lambda m: m.group(2) or "@team", out)
     out = _CHANNEL.sub(lambda m: "#" + (m.group(2) or m.group(1)), out)
     return html.unescape(out).strip()
+
+
+def mentioned_users(text: str) -> list[str]:
+    return list(dict.fromkeys(m.group(1) for m in _USER.finditer(text or "")))
+
+
+def staff_text(text: str, *, bot_user_id: str | None, names: dict[str, str] | None = None,
+               broadcast: bool = False, has_files: bool = False) -> StaffText:
+    """What the reply policy needs to know about a message staff wrote in Slack. When the
+    bot's own id is unknown, every user mention counts as a colleague's (kept internal)."""
+    users = mentioned_users(text)
+    return StaffText(
+        text=slack_to_plain(text, names),
+        addresses_bot=bool(bot_user_id) and bot_user_id in users,
+        mentions_people=any(u != bot_user_id for u in users)
+        or bool(_SPECIAL.search(text or "") or _SUBTEAM.search(text or "")),
+        broadcast=broadcast,
+        has_files=has_files,
+    )
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 
 from bot.slack.views.models import (
     AttachmentView,
@@ -14,8 +15,10 @@ from bot.slack.views.models import (
 )
 from core.clock import Clock
 from core.model import Account, ActorType, Agent, Contact, Conversation, Message, MessageKind
+from core.reply_policy import HOLD_EXPLANATIONS, HoldReason
 from core.rules import whatsapp_window_closes_at
 from core.usecases import ConversationSummary, Inbox
+from core.usecases.staff_messages import held_reason
 
 URGENT_TAG = "urgent"
 
@@ -109,10 +112,23 @@ class Presenter:
         )
 
     def send_status(self, message: Message, channel: str) -> SendStatusView:
-        from datetime import datetime
-
+        hold_reason = send_label = None
         if message.kind is MessageKind.NOTE:
-            status = "withdrawn" if message.meta.get("withdrawn") else "note"
+            held = held_reason(message)
+            if message.meta.get("withdrawn"):
+                status = "withdrawn"
+            elif message.meta.get("deleted"):
+                status = "deleted"
+            elif held is not None or message.meta.get("hold") == HoldReason.OFF.value:
+                status = "held"
+                reason = held or HoldReason.OFF
+                hold_reason = HOLD_EXPLANATIONS[reason]
+                if held is HoldReason.EXPLICIT:
+                    send_label = "Send to customer"
+                elif held is not None:
+                    send_label = "Send to customer anyway"
+            else:
+                status = "note"
         else:
             status = (message.delivery_status.value if message.delivery_status else "queued")
         send_at = message.meta.get("send_at")
@@ -125,6 +141,8 @@ class Presenter:
             error_text=message.error_text,
             channel=channel,
             reactions=reactions_of(message),
+            hold_reason=hold_reason,
+            send_label=send_label,
         )
 
     def row(self, conv: Conversation, contact: Contact | None, permalink: str | None,

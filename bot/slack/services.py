@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.slack.gateway import SlackGateway
@@ -15,6 +16,9 @@ from core.clock import Clock
 from core.model import Account
 from core.ports import FileStore
 from core.usecases import Inbox
+
+if TYPE_CHECKING:
+    from bot.slack.access import Gate
 
 
 @dataclass
@@ -32,6 +36,7 @@ class SlackServices:
     file_hosts: set[str]  # hosts Slack file URLs may come from (bot token goes there)
     channel_for_account: Callable[[str], str | None]
     workspace_url: str | None = None  # from auth.test, for thread permalinks
+    gate: Gate | None = None  # set by build_bolt_app
     home_state: dict[str, dict] = field(default_factory=dict)  # per user: tab and filters
 
     def permalink(self, channel: str, ts: str, thread_ts: str | None = None) -> str | None:

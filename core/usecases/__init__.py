@@ -17,6 +17,7 @@ from core.usecases.links import LinkUseCases
 from core.usecases.outbound import OutboundUseCases
 from core.usecases.queries import ConversationDetails, ConversationSummary, QueryUseCases
 from core.usecases.reactions import ReactionUseCases
+from core.usecases.staff_messages import StaffMessageUseCases, StaffOutcome
 from core.usecases.triage import TriageUseCases
 from core.usecases.undo_send import UndoSendUseCases
 
@@ -27,6 +28,7 @@ __all__ = [
     "Inbox",
     "InboxContext",
     "OutboundContext",
+    "StaffOutcome",
 ]
 
 
@@ -41,6 +43,7 @@ class Inbox(
     LinkUseCases,
     UndoSendUseCases,
     ReactionUseCases,
+    StaffMessageUseCases,
 ):
     """The single entry point adapters call: bridges, front ends, CLI and workers."""
 

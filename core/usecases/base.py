@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 from core.clock import Clock
 from core.effects import Effect, frontend_event
 from core.errors import NotFound, UnknownAccount
-from core.model import Account, Activity, Actor, Conversation, Message
+from core.model import Account, Activity, Actor, ActorType, Conversation, Message
+from core.permissions import Permission, require
 from core.ports import UnitOfWork, UnitOfWorkFactory
 
 
@@ -50,6 +51,16 @@ class UseCaseBase:
         if msg is None:
             raise NotFound("message", message_id)
         return msg
+
+    async def _require(
+        self, uow: UnitOfWork, actor: Actor, permission: Permission, what: str
+    ) -> None:
+        """Staff act within their role; automations and the system act for the admins who
+        configured them."""
+        if actor.type is not ActorType.AGENT:
+            return
+        agent = await uow.agents.get(actor.id) if isinstance(actor.id, int) else None
+        require(agent.role if agent is not None and agent.active else None, permission, what)
 
     async def _emit(self, uow: UnitOfWork, effects: list[Effect]) -> None:
         now = self.clock.now()

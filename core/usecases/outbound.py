@@ -26,6 +26,7 @@ from core.model import (
     Status,
 )
 from core.ports import EarlyReport, Link, UnitOfWork
+from core.reply_policy import HoldReason
 from core.rules import next_delivery_status, on_staff_reply, require_free_form_allowed
 from core.templates import missing_values, render
 from core.usecases.base import UseCaseBase
@@ -84,10 +85,16 @@ class OutboundUseCases(UseCaseBase):
         body: str,
         actor: Actor,
         origin: tuple[str, str] | None = None,
+        attachments: list[Attachment] | None = None,
+        hold: HoldReason | None = None,
     ) -> Message:
-        """A private note: stored and shown to staff, never sent to the customer."""
-        if not (body or "").strip():
+        """A private note: stored and shown to staff, never sent to the customer. `hold`:
+        the reply policy kept a thread message internal for this reason."""
+        if not (body or "").strip() and not attachments:
             raise InvalidInput("a note needs text")
+        meta: dict = {"origin": origin[0]} if origin else {}
+        if hold is not None:
+            meta["hold"] = hold.value
         async with self.ctx.uow_factory() as uow:
             conv = await self._conversation(uow, conversation_id)
             note = await uow.messages.add(
@@ -96,9 +103,10 @@ class OutboundUseCases(UseCaseBase):
                     Direction.OUT,
                     MessageKind.NOTE,
                     actor,
-                    body,
+                    body or "",
                     self.clock.now(),
-                    meta={"origin": origin[0]} if origin else {},
+                    attachments=list(attachments or []),
+                    meta=meta,
                 )
             )
             await self._claim_origin(uow, origin, note)

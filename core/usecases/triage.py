@@ -8,6 +8,7 @@ from datetime import datetime
 from core import rules
 from core.errors import InvalidInput, NotFound
 from core.model import Actor, Channel, Conversation, Direction, Message, MessageKind, Tag
+from core.permissions import Permission
 from core.snooze import SnoozePreset, snooze_until
 from core.usecases.base import UseCaseBase
 
@@ -37,6 +38,9 @@ class TriageUseCases(UseCaseBase):
             raise InvalidInput("assign needs an agent or a team")
         async with self.ctx.uow_factory() as uow:
             conv = await self._conversation(uow, conversation_id)
+            if agent_id is not None and conv.assignee_id not in (None, agent_id, actor.id):
+                await self._require(uow, actor, Permission.REASSIGN,
+                                    "reassign a conversation a colleague is working on")
             if agent_id is not None:
                 agent = await uow.agents.get(agent_id)
                 if agent is None or not agent.active:
@@ -55,6 +59,9 @@ class TriageUseCases(UseCaseBase):
     ) -> Conversation:
         async with self.ctx.uow_factory() as uow:
             conv = await self._conversation(uow, conversation_id)
+            if agent and conv.assignee_id not in (None, actor.id):
+                await self._require(uow, actor, Permission.REASSIGN,
+                                    "unassign a conversation a colleague is working on")
             if agent:
                 conv.assignee_id = None
             if team:
@@ -74,6 +81,10 @@ class TriageUseCases(UseCaseBase):
             new = [t for t in wanted if t not in conv.tags]
             if new:
                 known = {t.name for t in await uow.tags.by_names(new)}
+                if set(new) - known:
+                    unknown = ", ".join(sorted(set(new) - known))
+                    await self._require(uow, actor, Permission.MANAGE_TAGS,
+                                        f"create new tags ({unknown}); pick existing ones")
                 for name in new:
                     if name not in known:  # unknown tags are created inline
                         await uow.tags.add(Tag(name, DEFAULT_TAG_COLOUR))

@@ -3,12 +3,15 @@ until its send time. The send handler re-reads the message and skips anything no
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from core.errors import InvalidInput, TooLateToChange
 from core.model import Actor, DeliveryStatus, Message, MessageKind, Status
 from core.ports import UnitOfWork
 from core.usecases.base import UseCaseBase
+
+# A change this close to the send time could cross the send already in flight: refuse it.
+CHANGE_MARGIN = timedelta(milliseconds=500)
 
 
 class UndoSendUseCases(UseCaseBase):
@@ -74,6 +77,6 @@ class UndoSendUseCases(UseCaseBase):
         if not message.leaves_inbox or message.delivery_status is not DeliveryStatus.QUEUED:
             raise TooLateToChange(message_id, "is not a queued reply")
         send_at = message.meta.get("send_at")
-        if not send_at or datetime.fromisoformat(send_at) <= self.clock.now():
+        if not send_at or datetime.fromisoformat(send_at) - CHANGE_MARGIN <= self.clock.now():
             raise TooLateToChange(message_id, "is already on its way")
         return message

@@ -113,3 +113,50 @@ def test_email_oauth_needs_a_refresh_token_not_a_password():
     ready = Settings(_env_file=None, EMAIL_AUTH="xoauth2_google", EMAIL_OAUTH_CLIENT_ID="id",
                      EMAIL_OAUTH_REFRESH_TOKEN="rt", **base).feature("email")
     assert ready.enabled
+
+
+# -- Slack token formats ----------------------------------------------------------------------
+
+
+def slack_settings(bot: str | None, app: str | None = None) -> Settings:
+    return Settings(_env_file=None, SLACK_BOT_TOKEN=bot, SLACK_APP_TOKEN=app,
+                    SLACK_SIGNING_SECRET=None if app else "secret", SLACK_CHANNEL="C0INBOX001")
+
+
+@pytest.mark.parametrize("bot, app", [
+    ("xoxb-1-abc", None), ("xoxb-1-abc", "xapp-1-A1-xyz"), (None, None), (None, "xapp-1")])
+def test_good_or_unset_slack_tokens_are_no_problem(bot, app):
+    assert slack_settings(bot, app).slack_token_problems() == []
+
+
+@pytest.mark.parametrize("bot, app, needles", [
+    ("xapp-1-A1-xyz", None, ["SLACK_BOT_TOKEN looks like an app-level token",
+                             "belongs in SLACK_APP_TOKEN"]),
+    ("xoxp-1-abc", None, ["SLACK_BOT_TOKEN is a user token",
+                          "Bot User OAuth Token (xoxb-…) from OAuth & Permissions"]),
+    ("garbage", None, ["SLACK_BOT_TOKEN must start with xoxb-"]),
+    ("xapp-1-A1-xyz", "xoxb-1-abc", ["look swapped"]),
+    ("xoxb-1-abc", "xoxb-2-def", ["SLACK_APP_TOKEN", "look swapped"]),
+    ("xoxb-1-abc", "nonsense", ["SLACK_APP_TOKEN must start with xapp-",
+                                "connections:write"]),
+    ("xoxb-1-abc\n", None, ["SLACK_BOT_TOKEN contains spaces"]),
+])
+def test_slack_token_problems_say_what_is_wrong(bot, app, needles):
+    s = slack_settings(bot, app)
+    problems = s.slack_token_problems()
+    assert len(problems) == 1, problems
+    for needle in needles:
+        assert needle in problems[0]
+    slack = s.feature("slack")
+    assert not slack.enabled and slack.problems == tuple(problems)
+    assert slack.note == problems[0]
+    assert slack.describe() == f"slack: off: {problems[0]}"
+    assert "xoxb-1-abc" not in slack.describe() and "def" not in slack.describe()  # no secrets
+
+
+def test_token_problems_and_missing_settings_are_both_reported():
+    s = Settings(_env_file=None, SLACK_BOT_TOKEN="xoxp-1", SLACK_SIGNING_SECRET="s")
+    slack = s.feature("slack")
+    assert not slack.enabled and slack.missing == ("SLACK_CHANNEL",)
+    assert slack.describe().startswith("slack: off; set SLACK_CHANNEL to enable it: ")
+    assert "user token" in slack.describe()

@@ -35,9 +35,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP as HTTP_POLICY
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
+import yaml
 from aiohttp import web
 from multidict import CIMultiDict
 
@@ -57,6 +59,12 @@ MAX_TEXT = 40_000
 
 # Form fields that carry JSON documents as strings.
 JSON_FIELDS = ("blocks", "attachments", "view", "files", "metadata", "options", "unfurls")
+
+# What an app installed from the repository's manifest is granted (auth.test's
+# x-oauth-scopes); read from the manifest so the fake never drifts from it.
+MANIFEST_BOT_SCOPES: tuple[str, ...] = tuple(yaml.safe_load(
+    (Path(__file__).resolve().parents[2] / "manifest.yml").read_text(encoding="utf-8")
+)["oauth_config"]["scopes"]["bot"])
 
 KNOWN_BLOCK_TYPES = {
     "actions", "context", "divider", "file", "header", "image", "input", "rich_text",
@@ -383,6 +391,9 @@ class FakeSlack:
       team_id, team_domain, bot_user_id, bot_id, app_id   identity returned by auth.test
       strict_channels   if True only channels added with ``add_channel`` exist
                         (others -> channel_not_found); default: any channel id exists
+      scopes            bot scopes the token was granted, sent as the ``x-oauth-scopes``
+                        header of every bot-token answer like Slack does (mutable list;
+                        default: the manifest's ``oauth_config.scopes.bot``)
       clock             monotonic clock used by the rate limiters (default time.monotonic)
     """
 
@@ -398,6 +409,7 @@ class FakeSlack:
         app_id: str = "A0THREAD",
         bot_name: str = "threadline",
         strict_channels: bool = False,
+        scopes: Iterable[str] = MANIFEST_BOT_SCOPES,
         clock: Callable[[], float] = time.monotonic,
     ):
         self.token = token
@@ -406,6 +418,7 @@ class FakeSlack:
         self.bot_user_id, self.bot_id, self.app_id, self.bot_name = (
             bot_user_id, bot_id, app_id, bot_name)
         self.strict_channels = strict_channels
+        self.scopes: list[str] = list(scopes)
         self.clock = clock
 
         self.recorded: list[RecordedCall] = []
@@ -830,6 +843,12 @@ class FakeSlack:
             known = auth in (f"Bearer {self.token}", f"Bearer {self.app_token}")
             return self._answer(call, {"ok": False, "error": "not_allowed_token_type"
                                        if known else "invalid_auth"})
+        response = self._run_method(call, method)
+        if wanted == self.token:  # Slack names the bot token's scopes on every answer
+            response.headers["x-oauth-scopes"] = ",".join(self.scopes)
+        return response
+
+    def _run_method(self, call: RecordedCall, method: str) -> web.Response:
         handler = getattr(self, "_api_" + method.replace(".", "_"), None)
         if handler is None:
             return self._answer(call, {"ok": False, "error": "unknown_method"})
@@ -1087,9 +1106,12 @@ class FakeSlack:
 
     def _api_conversations_list(self, args: dict) -> dict:
         types = set(str(args.get("types") or "public_channel").split(","))
+        no_archived = str(args.get("exclude_archived")).lower() in ("1", "true")
         out = []
         for chan in self.channels.values():
             if chan.get("_dm_key") or chan.get("is_im"):
+                continue
+            if no_archived and chan.get("is_archived"):
                 continue
             kind = "private_channel" if chan.get("is_private") else "public_channel"
             if kind in types:

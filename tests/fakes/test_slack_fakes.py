@@ -565,3 +565,45 @@ async def test_bolt_app_over_socket_mode_and_http(slack, req):
     resp = await app.async_dispatch(AsyncBoltRequest(body=stale.body.decode(),
                                                      headers=stale.headers))
     assert resp.status == 401
+
+
+# -- workspace set-up: scopes, membership, archived channels ------------------------------
+
+
+async def test_auth_test_names_the_granted_scopes(slack, client):
+    from pathlib import Path
+
+    import yaml
+
+    manifest = yaml.safe_load(
+        (Path(__file__).resolve().parents[2] / "manifest.yml").read_text(encoding="utf-8"))
+    resp = await client.auth_test()
+    granted = resp.headers["x-oauth-scopes"].split(",")
+    assert granted == manifest["oauth_config"]["scopes"]["bot"]
+    slack.scopes = ["chat:write", "channels:read"]
+    resp = await client.auth_test()
+    assert resp.headers["X-OAuth-Scopes"] == "chat:write,channels:read"
+    # the bot token's scopes only: app-token and refused calls carry none
+    app = AsyncWebClient(token="xapp-test", base_url=slack.api_url)
+    opened = await app.apps_connections_open(app_token="xapp-test")
+    assert "x-oauth-scopes" not in opened.headers
+    with pytest.raises(SlackApiError) as err:
+        await AsyncWebClient(token="xoxb-wrong", base_url=slack.api_url).auth_test()
+    assert "x-oauth-scopes" not in err.value.response.headers
+
+
+async def test_conversations_info_and_list_reflect_membership_and_archiving(slack, client):
+    slack.add_channel("C0OUTSIDE1", "outside", is_member=False)
+    slack.add_channel("C0ARCHIVE1", "old", is_archived=True)
+    slack.add_channel("G0SECRET01", "secret", is_private=True)
+    outside = (await client.conversations_info(channel="C0OUTSIDE1"))["channel"]
+    assert outside["is_member"] is False and outside["is_archived"] is False
+    old = (await client.conversations_info(channel="C0ARCHIVE1"))["channel"]
+    assert old["is_archived"] is True and old["is_member"] is True
+    listed = await client.conversations_list(types="public_channel,private_channel",
+                                             exclude_archived=True)
+    names = {c["name"] for c in listed["channels"]}
+    assert {"outside", "secret"} <= names and "old" not in names
+    everything = await client.conversations_list(types="public_channel")
+    assert {"outside", "old"} <= {c["name"] for c in everything["channels"]}
+    assert "secret" not in {c["name"] for c in everything["channels"]}

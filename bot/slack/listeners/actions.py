@@ -1,6 +1,7 @@
 """Buttons and menus on cards, undo-send controls, App Home tabs, message shortcuts.
 
-Every listener acks first (Slack wants an answer within 3 s), then does the work.
+Every listener acks first (Slack wants an answer within 3 s), then does the work. Who may
+click what was already decided by the gate (bot/slack/access.py) before any of this runs.
 """
 
 from __future__ import annotations
@@ -42,45 +43,42 @@ def _where(body: dict) -> tuple[str | None, str, str | None]:
 
 
 def register(app: AsyncApp, s: SlackServices) -> None:
-    async def allowed(client: AsyncWebClient, body: dict) -> bool:
-        channel, user, thread_ts = _where(body)
-        reason = s.identity.refusal(user, channel)
-        if reason:
-            await tell(client, channel, user, reason, thread_ts)
-        return reason is None
-
-    async def assign_me(conv_id, actor, user, client, body):
+    async def assign_me(conv_id, actor, user, client, body, role):
         return await s.inbox.assign(conv_id, actor, agent_id=actor.id)
 
-    async def resolve(conv_id, actor, user, client, body):
+    async def resolve(conv_id, actor, user, client, body, role):
         return await s.inbox.resolve(conv_id, actor)
 
-    async def reopen(conv_id, actor, user, client, body):
+    async def reopen(conv_id, actor, user, client, body, role):
         return await s.inbox.reopen(conv_id, actor)
 
-    async def undo(message_id, actor, user, client, body):
+    async def undo(message_id, actor, user, client, body, role):
         return await s.inbox.withdraw_reply(message_id, actor)
 
-    async def make_note(message_id, actor, user, client, body):
+    async def make_note(message_id, actor, user, client, body, role):
         return await s.inbox.reply_to_note(message_id, actor)
+
+    async def send_held(message_id, actor, user, client, body, role):
+        return await s.inbox.send_held(message_id, actor, s.undo_window)
 
     for action_id, run in ((ids.ASSIGN_ME, assign_me), (ids.RESOLVE, resolve),
                            (ids.REOPEN, reopen), (ids.UNDO_SEND, undo),
-                           (ids.MAKE_NOTE, make_note)):
-        _register_simple(app, s, allowed, action_id, run)
+                           (ids.MAKE_NOTE, make_note), (ids.SEND_HELD, send_held)):
+        _register_simple(app, s, action_id, run)
 
     for action_id, modal in CARD_MODALS.items():
-        _register_simple(app, s, allowed, action_id, _opener(s, modal))
+        _register_simple(app, s, action_id, _opener(s, modal))
 
     @app.action(ids.SNOOZE_MENU)
-    async def snooze_menu(ack, body: dict, action: dict, client: AsyncWebClient) -> None:
+    async def snooze_menu(ack, body: dict, action: dict, client: AsyncWebClient,
+                          context) -> None:
         await ack()
-        if not await allowed(client, body):
-            return
         channel, user, thread_ts = _where(body)
         conv_id, _, choice = action["selected_option"]["value"].partition(":")
         if choice == "pick":
-            await open_modal(s, client, body["trigger_id"], "snooze", int(conv_id), user)
+            await guarded(client, channel, user, open_modal(
+                s, client, body["trigger_id"], "snooze", int(conv_id), user,
+                context.get("staff_role")), thread_ts)
             return
         actor = await s.identity.actor(client, user)
         await guarded(client, channel, user, s.inbox.snooze(
@@ -89,18 +87,17 @@ def register(app: AsyncApp, s: SlackServices) -> None:
     @app.action(ids.SHOW_FULL)
     async def show_full(ack, body: dict, action: dict, client: AsyncWebClient) -> None:
         await ack()
-        if not await allowed(client, body):
-            return
         message = await s.inbox.message(int(action["value"]))
         await client.views_open(trigger_id=body["trigger_id"], view=thread_views.full_message_modal(
             message.subject or "Full message", message.body, message.id))
 
     @app.action(re.compile(ids.HOME_TAB_PATTERN))
-    async def home_tab(ack, body: dict, action: dict, client: AsyncWebClient) -> None:
+    async def home_tab(ack, body: dict, action: dict, client: AsyncWebClient,
+                       context) -> None:
         await ack()
         user = body["user"]["id"]
         s.home_state.setdefault(user, {})["tab"] = action["value"]
-        await publish_home(s, client, user)
+        await publish_home(s, client, user, context.get("staff_role"))
 
     for action_id, key in ((ids.HOME_FILTER_STATUS, "status"),
                            (ids.HOME_FILTER_CHANNEL, "channel"), (ids.HOME_FILTER_TAG, "tag")):
@@ -116,33 +113,33 @@ def register(app: AsyncApp, s: SlackServices) -> None:
         _register_shortcut_direct(app, s, callback_id)
 
 
-def _register_simple(app, s, allowed, action_id, run) -> None:
+def _register_simple(app, s, action_id, run) -> None:
     @app.action(action_id)
-    async def handler(ack, body: dict, action: dict, client: AsyncWebClient) -> None:
+    async def handler(ack, body: dict, action: dict, client: AsyncWebClient,
+                      context) -> None:
         await ack()
-        if not await allowed(client, body):
-            return
         channel, user, thread_ts = _where(body)
         actor = await s.identity.actor(client, user)
-        await guarded(client, channel, user,
-                      run(int(action["value"]), actor, user, client, body), thread_ts)
+        await guarded(client, channel, user, run(int(action["value"]), actor, user, client,
+                                                 body, context.get("staff_role")), thread_ts)
 
 
 def _opener(s, modal: str):
-    async def run(conv_id, actor, user, client, body):
-        await open_modal(s, client, body["trigger_id"], modal, conv_id, user)
+    async def run(conv_id, actor, user, client, body, role):
+        await open_modal(s, client, body["trigger_id"], modal, conv_id, user, role)
     return run
 
 
 def _register_home_filter(app, s, action_id: str, key: str) -> None:
     @app.action(action_id)
-    async def handler(ack, body: dict, action: dict, client: AsyncWebClient) -> None:
+    async def handler(ack, body: dict, action: dict, client: AsyncWebClient,
+                      context) -> None:
         await ack()
         user = body["user"]["id"]
         selected = (action.get("selected_option") or {}).get("value")
         s.home_state.setdefault(user, {"tab": "mine"})[key] = (
             None if selected in (None, "any") else selected)
-        await publish_home(s, client, user)
+        await publish_home(s, client, user, context.get("staff_role"))
 
 
 async def _shortcut_conversation(s, client, shortcut: dict) -> tuple[int | None, str, str | None]:
@@ -154,20 +151,18 @@ async def _shortcut_conversation(s, client, shortcut: dict) -> tuple[int | None,
     if conv_id is None:
         await tell(client, channel, user, "This message is not part of a Threadline "
                    "conversation.", message.get("thread_ts"))
-    elif reason := s.identity.refusal(user, channel):
-        await tell(client, channel, user, reason, message.get("thread_ts"))
-        conv_id = None
     return conv_id, user, channel
 
 
 def _register_shortcut_modal(app, s, callback_id: str, modal: str) -> None:
     @app.shortcut(callback_id)
-    async def handler(ack, shortcut: dict, client: AsyncWebClient) -> None:
+    async def handler(ack, shortcut: dict, client: AsyncWebClient, context) -> None:
         await ack()
         conv_id, user, channel = await _shortcut_conversation(s, client, shortcut)
         if conv_id is not None:
             await guarded(client, channel, user, open_modal(
-                s, client, shortcut["trigger_id"], modal, conv_id, user))
+                s, client, shortcut["trigger_id"], modal, conv_id, user,
+                context.get("staff_role")))
 
 
 def _register_shortcut_direct(app, s, callback_id: str) -> None:

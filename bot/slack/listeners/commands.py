@@ -5,7 +5,6 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.listeners.common import ephemeral, tell
 from bot.slack.listeners.home import rows_for, stats_view
 from bot.slack.parsing import InboxCommand, UsageError, parse_inbox
 from bot.slack.services import SlackServices
@@ -22,35 +21,33 @@ TITLES = {"mine": "Mine", "unassigned": "Unassigned", "all": "All conversations"
 
 def register(app: AsyncApp, s: SlackServices) -> None:
     @app.command("/inbox")
-    async def inbox_command(ack, command: dict, client: AsyncWebClient) -> None:
-        await ack()  # answer Slack first; the work below may take longer than 3 s
-        user, channel = command["user_id"], command.get("channel_id")
-
-        async def show(payload: dict) -> None:
-            await client.chat_postEphemeral(channel=channel, user=user, **ephemeral(payload))
-
+    async def inbox_command(ack, command: dict, client: AsyncWebClient, respond) -> None:
+        # Answers go in the ack body or through response_url: both work in any channel or
+        # DM, also where the bot is not a member (chat.postEphemeral would fail there).
+        user = command["user_id"]
         try:
             cmd = parse_inbox(command.get("text", ""))
         except UsageError as exc:
-            await show(list_views.usage_error(str(exc)))
+            await ack(**list_views.usage_error(str(exc)))
             return
         if cmd.action == "help":
-            await show(list_views.help_message())
+            await ack(**list_views.help_message())
             return
-        if reason := s.identity.refusal(user):
-            await tell(client, channel, user, reason)
+        if cmd.action == "new":
+            await ack()
+            await client.views_open(trigger_id=command["trigger_id"], view=await _new_modal(s))
             return
+        await ack()  # the work below may take longer than Slack's 3 s
         try:
-            if cmd.action == "new":
-                await client.views_open(trigger_id=command["trigger_id"], view=await _new_modal(s))
-            elif cmd.action == "search":
-                await show(await _search(s, cmd))
+            if cmd.action == "search":
+                payload = await _search(s, cmd)
             elif cmd.action == "stats":
-                await show(list_views.stats_message(await stats_view(s, cmd.days)))
+                payload = list_views.stats_message(await stats_view(s, cmd.days))
             else:
-                await show(await _list(s, client, user, cmd))
+                payload = await _list(s, client, user, cmd)
         except DomainError as exc:
-            await show(list_views.usage_error(str(exc)))
+            payload = list_views.usage_error(str(exc))
+        await respond(**payload)
 
 
 async def _list(s: SlackServices, client: AsyncWebClient, user: str, cmd: InboxCommand) -> dict:

@@ -9,7 +9,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.slack.mirror import CARD, ref
 from bot.slack.services import SlackServices
 from bot.slack.views import thread as thread_views
-from core.errors import DomainError
+from core.errors import AlreadyRecorded, DomainError, InvalidInput
+from core.model import Agent
 
 log = logging.getLogger("threadline.slack")
 
@@ -50,11 +51,21 @@ async def tell(client: AsyncWebClient, channel: str | None, user: str, text: str
                     exc_info=True)
 
 
+async def staff_agent(services: SlackServices, client: AsyncWebClient, user_id: str) -> Agent:
+    """The agent record of someone picked in Slack (an assignee): only staff qualify."""
+    if await services.identity.role_of(client, user_id) is None:
+        raise InvalidInput(f"<@{user_id}> is not on the support team, so they cannot be "
+                           "assigned conversations")
+    return await services.identity.agent(client, user_id)
+
+
 async def guarded(client: AsyncWebClient, channel: str | None, user: str, coro,
                   thread_ts: str | None = None):
     """Run a core call; a domain error becomes an ephemeral explanation, not a crash."""
     try:
         return await coro
+    except AlreadyRecorded:
+        return None  # the same Slack message delivered again: already done
     except DomainError as exc:
         await tell(client, channel, user, str(exc), thread_ts)
         return None

@@ -10,7 +10,8 @@ from bot.slack.mirror import CARD, split_ref
 from bot.slack.services import SlackServices
 from bot.slack.views import home as home_views
 from bot.slack.views.models import HomeView, StatsView
-from core.model import Channel, Status
+from core.model import Channel, Role, Status
+from core.permissions import Permission, allows
 from core.ports import ViewQuery
 
 ROWS = 30
@@ -26,8 +27,10 @@ async def permalink_for(s: SlackServices, conv_id: int) -> str | None:
 
 async def rows_for(s: SlackServices, conversations) -> list:
     contacts = await s.inbox.contacts([c.contact_id for c in conversations])
+    agents = {a.id: a for a in await s.inbox.agents()} if conversations else {}
     return [
-        s.presenter.row(c, contacts.get(c.contact_id), await permalink_for(s, c.id))
+        s.presenter.row(c, contacts.get(c.contact_id), await permalink_for(s, c.id),
+                        agents.get(c.assignee_id))
         for c in conversations
     ]
 
@@ -43,12 +46,10 @@ async def stats_view(s: SlackServices, days: int) -> StatsView:
     )
 
 
-async def publish_home(s: SlackServices, client: AsyncWebClient, user: str) -> None:
-    if reason := s.identity.refusal(user):
-        # The Home tab is open to the whole workspace: show nothing of the inbox.
-        await client.views_publish(user_id=user, view={"type": "home", "blocks": [
-            {"type": "section", "text": {"type": "mrkdwn", "text": reason}}]})
-        return
+async def publish_home(s: SlackServices, client: AsyncWebClient, user: str,
+                       role: Role | None) -> None:
+    """Only staff get here (the gate shows everyone else an empty Home tab); the team's
+    numbers only for those whose role may see them."""
     state = s.home_state.setdefault(user, {"tab": "mine"})
     agent = await s.identity.agent(client, user)
     filters = dict(
@@ -67,6 +68,6 @@ async def publish_home(s: SlackServices, client: AsyncWebClient, user: str) -> N
         now=s.clock.now(), status_filter=state.get("status"),
         channel_filter=state.get("channel"), tag_filter=state.get("tag"),
         tag_options=tuple(t.name for t in await s.inbox.tags()),
-        stats=await stats_view(s, 7),
+        stats=await stats_view(s, 7) if allows(role, Permission.TEAM_STATS) else None,
     )
     await client.views_publish(user_id=user, view=home_views.home_view(view))

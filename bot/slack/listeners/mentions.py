@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.listeners.common import conversation_for, ephemeral, guarded, tell
+from bot.slack.listeners.common import (
+    conversation_for,
+    ephemeral,
+    guarded,
+    staff_agent,
+    tell,
+)
+from bot.slack.mirror import MSG, ref
 from bot.slack.parsing import UsageError, parse_mention
 from bot.slack.services import SlackServices
 from bot.slack.views import lists as list_views
@@ -34,16 +41,12 @@ async def run_mention(s: SlackServices, client: AsyncWebClient, event: dict,
         await tell(client, channel, user, "Mention me inside a conversation thread to act on "
                    "it (try `@Threadline help`).", thread_ts)
         return
-    if reason := s.identity.refusal(user, channel):
-        await tell(client, channel, user, reason, thread_ts)
-        return
     actor = await s.identity.actor(client, user)
     inbox = s.inbox
     if cmd.verb == "snooze":
         call = inbox.snooze(conv_id, actor, preset=cmd.preset)
     elif cmd.verb == "assign":
-        target = await s.identity.agent(client, cmd.user_id or user)
-        call = inbox.assign(conv_id, actor, agent_id=target.id)
+        call = _assign(s, client, conv_id, actor, cmd.user_id or user)
     elif cmd.verb == "unassign":
         call = inbox.unassign(conv_id, actor)
     elif cmd.verb == "tag":
@@ -54,10 +57,15 @@ async def run_mention(s: SlackServices, client: AsyncWebClient, event: dict,
         call = inbox.resolve(conv_id, actor)
     elif cmd.verb == "reopen":
         call = inbox.reopen(conv_id, actor)
-    else:  # note
-        call = inbox.add_note(conv_id, cmd.text, actor)
+    else:  # note: linked to this Slack message, so editing it edits the note
+        call = inbox.add_note(conv_id, cmd.text, actor, origin=(MSG, ref(channel, ts)))
     if await guarded(client, channel, user, call, thread_ts) is not None:
         try:
             await client.reactions_add(channel=channel, timestamp=ts, name=DONE)
         except Exception:
             pass  # the card update shows the result anyway
+
+
+async def _assign(s: SlackServices, client: AsyncWebClient, conv_id: int, actor, target: str):
+    agent = await staff_agent(s, client, target)
+    return await s.inbox.assign(conv_id, actor, agent_id=agent.id)

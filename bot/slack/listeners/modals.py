@@ -7,19 +7,25 @@ staff never lose what they typed.
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime, timedelta
 
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.slack.listeners.common import staff_agent
 from bot.slack.services import SlackServices
 from bot.slack.views import ids
 from bot.slack.views import modals as modal_views
 from bot.slack.views.models import CustomerProfileView, OptionView, TemplateView
 from core.errors import DomainError
-from core.model import Channel
+from core.model import Channel, Role
+from core.permissions import Permission, allows
 from core.rules import whatsapp_window_open
 from core.templates import render
+
+log = logging.getLogger("threadline.slack.modals")
 
 
 def _meta(view: dict) -> dict:
@@ -38,13 +44,14 @@ def _template_views(templates) -> list[TemplateView]:
 
 
 async def open_modal(s: SlackServices, client: AsyncWebClient, trigger_id: str, kind: str,
-                     conv_id: int, user: str) -> None:
+                     conv_id: int, user: str, role: Role | None = None) -> None:
     await client.views_open(trigger_id=trigger_id,
-                            view=await build_modal(s, kind, conv_id, user))
+                            view=await build_modal(s, kind, conv_id, user, role=role))
 
 
 async def build_modal(s: SlackServices, kind: str, conv_id: int, user: str,
-                      selected: str | None = None, values: dict | None = None) -> dict:
+                      selected: str | None = None, values: dict | None = None,
+                      role: Role | None = None) -> dict:
     details = await s.inbox.conversation(conv_id)  # also proves the conversation exists
     conv = details.conversation
     if kind == "assign":
@@ -53,7 +60,8 @@ async def build_modal(s: SlackServices, kind: str, conv_id: int, user: str,
                                         if details.assignee else None)
     if kind == "tags":
         options = [OptionView(t.name, t.name) for t in await s.inbox.tags()]
-        return modal_views.tags_modal(conv_id, options, list(conv.tags))
+        return modal_views.tags_modal(conv_id, options, list(conv.tags),
+                                      can_create=allows(role, Permission.MANAGE_TAGS))
     if kind == "snooze":
         start = int((s.clock.now() + timedelta(hours=1)).timestamp())
         return modal_views.snooze_modal(conv_id, start)
@@ -88,10 +96,7 @@ async def profile_modal(s: SlackServices, customer_id: int) -> dict:
 def register(app: AsyncApp, s: SlackServices) -> None:
     async def submit(ack, body: dict, view: dict, client: AsyncWebClient, run) -> None:
         meta = _meta(view)
-        user = body["user"]["id"]
-        if reason := s.identity.refusal(user):
-            await ack(response_action="errors", errors=_first_block_error(view, reason))
-            return
+        user = body["user"]["id"]  # the gate has checked this submission again
         try:
             actor = await s.identity.actor(client, user)
             await run(meta, actor, user)
@@ -114,7 +119,7 @@ def register(app: AsyncApp, s: SlackServices) -> None:
         team = (_value(view, ids.ASSIGN_TEAM).get("selected_option") or {}).get("value")
         if not target and not team:
             raise DomainError("choose someone or a team to assign")
-        agent_id = (await s.identity.agent(client, target)).id if target else None
+        agent_id = (await staff_agent(s, client, target)).id if target else None
         await s.inbox.assign(meta["conversation_id"], actor, agent_id=agent_id,
                              team_id=int(team) if team else None)
 
@@ -180,14 +185,15 @@ def register(app: AsyncApp, s: SlackServices) -> None:
         updated = await build_modal(s, "template", meta["conversation_id"], body["user"]["id"],
                                     selected=action["selected_option"]["value"],
                                     values=_template_values(view))
-        await client.views_update(view_id=view["id"], hash=view.get("hash"), view=updated)
+        try:
+            await client.views_update(view_id=view["id"], hash=view.get("hash"), view=updated)
+        except SlackApiError as exc:  # closed meanwhile, or a newer pick won (hash_conflict)
+            log.info("template modal not refreshed: %s", exc.response.get("error"))
 
     @app.options(ids.CUSTOMER_SEARCH[1])
     async def customer_options(ack, payload: dict) -> None:
         text = (payload.get("value") or "").strip()
-        user = (payload.get("user") or {}).get("id", "")
-        allowed = s.identity.refusal(user) is None
-        customers = await s.inbox.search_customers(text, 50) if text and allowed else []
+        customers = await s.inbox.search_customers(text, 50) if text else []
         options = [OptionView(str(c.id), _customer_label(c)) for c in customers]
         await ack(**modal_views.customer_options(options))
 

@@ -70,9 +70,11 @@ def assign_modal(conversation_id: int, teams: list[OptionView], current_user: st
 
 
 # -- tags ----------------------------------------------------------------------------------
-def tags_modal(conversation_id: int, all_tags: list[OptionView], current: list[str]) -> dict:
+def tags_modal(conversation_id: int, all_tags: list[OptionView], current: list[str],
+               can_create: bool = True) -> dict:
     """`all_tags` is expected most recently used first; beyond 100, the current tags are kept
-    and the rest filled with the first (most recent) of the others."""
+    and the rest filled with the first (most recent) of the others. `can_create`: the person
+    may create tags (admins), so the free-text field says new names are created."""
     tags = _usable(all_tags)
     known = {t.value for t in tags}
     current_set = [c for c in dict.fromkeys(current) if c and len(c) <= OPTION_VALUE]
@@ -107,14 +109,15 @@ def tags_modal(conversation_id: int, all_tags: list[OptionView], current: list[s
     blocks.append(
         _input(
             ids.TAGS_NEW,
-            "New tags",
+            "New tags" if can_create else "More tags",
             {
                 "type": "plain_text_input",
-                "placeholder": plain_text("new tags, comma separated"),
+                "placeholder": plain_text("tag names, comma separated"),
                 "max_length": 500,
             },
             optional=True,
-            hint="Created if they do not exist yet, e.g. urgent, billing",
+            hint="Created if they do not exist yet, e.g. urgent, billing" if can_create
+            else "Names of existing tags, comma separated (only admins create new tags)",
         )
     )
     return _modal(

@@ -71,13 +71,15 @@ class SendStatusView:
     """The bot's line under a staff reply: sending (with undo), sent, delivered, read, failed."""
 
     message_id: int
-    status: str  # queued | sent | delivered | read | failed | withdrawn | note
+    status: str  # queued | sent | delivered | read | failed | withdrawn | deleted | note | held
     now: datetime
     send_at: datetime | None = None  # undo window end, while queued
     error_code: str | None = None
     error_text: str | None = None
     channel: str = "email"
     reactions: tuple[str, ...] = ()  # the customer's reactions to this reply
+    hold_reason: str | None = None  # held: why it was kept from the customer (a phrase)
+    send_label: str | None = None  # held: the button that sends it after all (None: no button)
 
 
 @dataclass(frozen=True)

@@ -167,16 +167,18 @@ def _reaction_line(reactions: tuple[str, ...]) -> str:
 
 
 def send_status_message(view: SendStatusView) -> dict:
-    """The bot's line under a staff reply, updated as it moves through the undo window."""
+    """The bot's marker under a staff message written in the thread: where it is going
+    (to the customer, with a countdown and Undo) or that it stays internal."""
     mid = str(view.message_id)
     blocks: list[dict] = []
     status = view.status
+    counting = status == "queued" and view.send_at is not None and view.send_at > view.now
     if status == "queued":
-        if view.send_at is not None and view.send_at > view.now:
+        if counting:
             secs = max(1, math.ceil(seconds_between(view.now, view.send_at)))
-            line = f":hourglass_flowing_sand: Sending in {secs} s…"
+            line = f":arrow_right: *To the customer in {secs} s*"
         else:
-            line = ":hourglass_flowing_sand: Sending…"
+            line = ":arrow_right: Sending to the customer…"
     elif status == "sent":
         line = ":outbox_tray: Sent"
     elif status == "delivered":
@@ -188,14 +190,19 @@ def send_status_message(view: SendStatusView) -> dict:
         line = f":x: Not delivered: {escape_mrkdwn(truncate(detail or 'unknown error', 2_500))}"
     elif status == "withdrawn":
         line = ":leftwards_arrow_with_hook: Withdrawn — not sent"
+    elif status == "deleted":
+        line = ":wastebasket: Deleted — not sent to the customer"
     elif status == "note":
-        line = ":lock: Kept as a private note"
+        line = ":lock: *Internal note* — not sent to the customer"
+    elif status == "held":
+        why = escape_mrkdwn(truncate(view.hold_reason or "it stays in the team", 300))
+        line = f":lock: *Internal* — not sent to the customer: {why}"
     else:
         line = f":grey_question: {escape_mrkdwn(truncate(status, 100))}"
     if view.reactions:
         line += " · " + _reaction_line(view.reactions)
     blocks.append(_context(line, f"send:{mid}"))
-    if status == "queued" and view.send_at is not None and view.send_at > view.now:
+    if counting:
         blocks.append(
             {
                 "type": "actions",
@@ -204,6 +211,14 @@ def send_status_message(view: SendStatusView) -> dict:
                     _button(":leftwards_arrow_with_hook: Undo", ids.UNDO_SEND, mid, "danger"),
                     _button(":lock: Make it a note", ids.MAKE_NOTE, mid),
                 ],
+            }
+        )
+    elif status == "held" and view.send_label:
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": f"send:{mid}:actions",
+                "elements": [_button(f":arrow_right: {view.send_label}", ids.SEND_HELD, mid)],
             }
         )
     return {"text": truncate(line, 3_000), "blocks": blocks}

@@ -24,7 +24,8 @@ SECRET = "slack-signing-secret"
 TOKEN = "xoxb-test"
 INBOX = "C0INBOX"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
-ANA, BOB, BOSS = "UANA", "UBOB", "UBOSS"
+ANA, BOB, BOSS, ADA = "UANA", "UBOB", "UBOSS", "UADA"
+OUTSIDER = "UOUTSIDER"  # in the workspace, not in the inbox channel, not a configured agent
 
 CONFIG = {
     "timezone": "Europe/Madrid",
@@ -35,7 +36,8 @@ CONFIG = {
          "name": "Shop mail"},
     ],
     "agents": [{"name": "The Boss", "email": "boss@shop.test", "role": "manager",
-                "slack_user_id": BOSS}],
+                "slack_user_id": BOSS},
+               {"name": "Ada Admin", "email": "ada@shop.test", "role": "admin"}],
     "tags": [{"name": "urgent", "colour": "#e53935"}, {"name": "vip", "colour": "#1e88e5"}],
     "templates": [{"name": "order_update", "channel": "whatsapp",
                    "body": "Hola {{name}}, tu pedido {{order}} salió", "language": "es",
@@ -49,6 +51,7 @@ def settings(api_url: str, files_dir: str, **extra) -> Settings:
         SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=api_url,
         SLACK_CHANNEL=INBOX, THREADLINE_FILES_DIR=files_dir, SLACK_POSTS_PER_SECOND=1000,
         SLACK_POST_BURST=1000, THREADLINE_UNDO_SEND_SECONDS=10,
+        SLACK_COUNTDOWN_SECONDS=0,  # tests tick the countdown themselves
     )
     values.update(extra)
     return Settings(_env_file=None, **values)
@@ -109,6 +112,16 @@ class Harness:
         self.clock.advance(timedelta(seconds=seconds))
 
 
+WA_TOKEN = "EAAG-slack-harness"
+
+
+def whatsapp_settings(graph_url: str) -> dict:
+    """The "wa" account sends through the real Meta bridge to a fake Graph API."""
+    return dict(WHATSAPP_CLOUD_TOKEN=WA_TOKEN, WHATSAPP_CLOUD_APP_SECRET="app-secret",
+                WHATSAPP_CLOUD_VERIFY_TOKEN="verify", WHATSAPP_CLOUD_PHONE_NUMBER_ID="1234567890",
+                WHATSAPP_GRAPH_URL=graph_url)
+
+
 async def start_harness(engine, slack: FakeSlack, tmp_path, **extra) -> tuple[Harness, object]:
     s = settings(slack.api_url, str(tmp_path / "files"), **extra)
     runtime = Runtime(s, ThreadlineConfig.model_validate(CONFIG), engine=engine,
@@ -119,4 +132,5 @@ async def start_harness(engine, slack: FakeSlack, tmp_path, **extra) -> tuple[Ha
         if integration.start is not None:
             await integration.start()
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://tl.test")
-    return Harness(runtime, http, slack, SlackRequests(SECRET), runtime.clock), http
+    requests = SlackRequests(SECRET, response_url_base=f"{slack.base_url}hooks/")
+    return Harness(runtime, http, slack, requests, runtime.clock), http

@@ -5,18 +5,30 @@ import time
 
 from core.model import Status
 from core.snooze import SnoozePreset
-from tests.bot.slack.harness import ANA, INBOX
+from tests.bot.slack.harness import ANA, BOSS, INBOX
 
 
 def dump(x) -> str:
     return json.dumps(x, ensure_ascii=False)
 
 
-async def command(h, text: str, user: str = ANA):
-    response = await h.post(h.req.slash_command("/inbox", text, user_id=user, channel_id=INBOX))
+class Answer:
+    """What the user saw: the ack body, or what was POSTed to the command's response_url."""
+
+    def __init__(self, args: dict) -> None:
+        self.args = args
+
+
+async def command(h, text: str, user: str = ANA, channel: str = INBOX) -> Answer:
+    url = h.req.response_url("commands")
+    response = await h.post(h.req.slash_command("/inbox", text, user_id=user,
+                                                channel_id=channel, response_url=url))
     assert response.status_code == 200, response.text
-    return await h.wait(lambda: h.slack.calls("chat.postEphemeral")
-                        and h.slack.calls("chat.postEphemeral")[-1])
+    if response.content and response.headers.get("content-type", "").startswith(
+            "application/json") and response.json().get("text"):
+        return Answer(response.json())
+    answers = await h.wait(lambda: h.slack.responses_to(url))
+    return Answer(answers[-1])
 
 
 async def test_inbox_lists_with_filters_and_links(h):
@@ -27,10 +39,8 @@ async def test_inbox_lists_with_filters_and_links(h):
     text = dump(call.args)
     assert "Lucía" in text and "Marco" in text
     assert "threadline-test.slack.com/archives" in text  # rows link to their threads
-    h.slack.reset_calls()
     call = await command(h, "all tag:vip")
     assert "Marco" in dump(call.args) and "Lucía" not in dump(call.args)
-    h.slack.reset_calls()
     call = await command(h, "")  # Mine: nothing assigned to Ana yet
     assert "Lucía" not in dump(call.args)
     assert a.conversation_id != b.conversation_id
@@ -40,7 +50,28 @@ async def test_bad_arguments_get_an_ephemeral_usage(h):
     call = await command(h, "status:closed")
     text = dump(call.args)
     assert "unknown status" in text and "/inbox" in text
-    assert call.args["user"] == ANA
+    assert call.args["response_type"] == "ephemeral"
+
+
+async def test_inbox_answers_in_a_dm_and_in_channels_the_bot_is_not_in(h):
+    await h.customer_writes(name="Lucía")
+    h.slack.forbid_channel("C0ELSEWHERE", "not_in_channel")
+    for channel in ("D0ANA", "C0ELSEWHERE"):
+        answer = await command(h, "all", channel=channel)
+        assert "Lucía" in dump(answer.args)
+        assert (await command(h, "help", channel=channel)).args["text"]
+    assert h.slack.calls("chat.postEphemeral") == []  # it would fail there
+
+
+async def test_lists_show_who_is_assigned(h):
+    r = await h.customer_writes(name="Lucía")
+    agent = await h.runtime.slack.identity.agent(h.runtime.slack.gateway.client, ANA)
+    from core.model import Actor
+
+    await h.inbox.assign(r.conversation_id, Actor.agent(agent.id), agent_id=agent.id)
+    for text in ("all", "search pedido", ""):
+        answer = dump((await command(h, text)).args)
+        assert "Ana Agent" in answer and "unassigned" not in answer.lower()
 
 
 async def test_search_stats_help_and_new(h):
@@ -48,7 +79,9 @@ async def test_search_stats_help_and_new(h):
     call = await command(h, "search factura")
     assert "INV-2231" in dump(call.args)
     h.slack.reset_calls()
-    call = await command(h, "stats 7d")
+    call = await command(h, "stats 7d")  # the team's numbers: managers and admins only
+    assert "Only managers and admins" in dump(call.args) and "7 days" not in dump(call.args)
+    call = await command(h, "stats 7d", user=BOSS)
     assert "7 days" in dump(call.args)
     h.slack.reset_calls()
     call = await command(h, "help")

@@ -56,21 +56,22 @@ async def test_inbound_message_posts_a_card_and_a_thread_reply(h):
 async def test_thread_reply_is_sent_only_after_the_undo_window(h, sent):
     r = await h.customer_writes()
     card = h.card(r.conversation_id)
-    event = await staff_says(h, card.ts, "Sale mañana, <@UANA> lo confirma")
+    event = await staff_says(h, card.ts, "Sale mañana, <https://track.example/1|sigue el envío>")
 
     async def queued():
         thread = await h.inbox.thread(r.conversation_id)
         return len(thread) == 2 and thread[-1]
 
     reply = await h.wait(queued)
-    assert reply.body == "Sale mañana, @Ana Agent lo confirma"
+    assert reply.body == "Sale mañana, sigue el envío (https://track.example/1)"
     await h.drain()
     assert sent == []  # still inside the undo window
-    status = [m for m in h.slack.thread_replies(INBOX, card.ts) if "Sending" in text_of(m)]
+    status = [m for m in h.slack.thread_replies(INBOX, card.ts)
+              if "To the customer in" in text_of(m)]
     assert len(status) == 1 and "tl_undo_send" in text_of(status[0])
     h.advance(10)
     await h.drain()
-    assert sent == ["Sale mañana, @Ana Agent lo confirma"]
+    assert sent == ["Sale mañana, sigue el envío (https://track.example/1)"]
     assert (await h.inbox.message(reply.id)).delivery_status is DeliveryStatus.SENT
     assert "Sent" in text_of(h.slack.message(INBOX, status[0].ts))
     assert "outbox_tray" in h.slack.reactions_on(INBOX, event["ts"])
@@ -99,7 +100,7 @@ async def test_undo_and_make_it_a_note(h, sent):
     assert thread["oops"].meta.get("withdrawn") is True
     assert thread["keep this"].kind is MessageKind.NOTE
     lines = [text_of(m) for m in h.slack.thread_replies(INBOX, card.ts)]
-    assert any("Withdrawn" in t for t in lines) and any("private note" in t for t in lines)
+    assert any("Withdrawn" in t for t in lines) and any("Internal note" in t for t in lines)
 
 
 async def test_edit_during_the_window_changes_what_is_sent(h, sent):

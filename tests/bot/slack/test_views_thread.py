@@ -174,7 +174,7 @@ def test_send_status_queued_has_undo_and_note_buttons():
     out = assert_message_ok(
         send_status_message(status("queued", send_at=NOW + timedelta(seconds=8)))
     )
-    assert "Sending in 8 s…" in flat(out)
+    assert "To the customer in 8 s" in flat(out)
     acts = actions(out)
     assert acts[ids.UNDO_SEND]["value"] == "9" and acts[ids.MAKE_NOTE]["value"] == "9"
     late = assert_message_ok(send_status_message(status("queued", send_at=NOW)))
@@ -188,13 +188,24 @@ def test_send_status_queued_has_undo_and_note_buttons():
         ("delivered", ":white_check_mark: Delivered"),
         ("read", ":eyes: Read"),
         ("withdrawn", ":leftwards_arrow_with_hook: Withdrawn — not sent"),
-        ("note", ":lock: Kept as a private note"),
+        ("note", ":lock: *Internal note* — not sent to the customer"),
+        ("deleted", ":wastebasket: Deleted"),
+        ("held", ":lock: *Internal* — not sent to the customer"),
         ("weird<!channel>", ":grey_question:"),
     ],
 )
 def test_send_status_lines(state, expected):
     out = assert_message_ok(send_status_message(status(state)))
     assert expected in flat(out) and actions(out) == {}
+    assert_inert(out)
+
+
+def test_held_message_offers_to_send_it_anyway():
+    out = assert_message_ok(send_status_message(status(
+        "held", hold_reason="it mentions a colleague <!here>",
+        send_label="Send to customer anyway")))
+    assert "it mentions a colleague" in flat(out)
+    assert actions(out)[ids.SEND_HELD]["value"] == "9"
     assert_inert(out)
 
 
