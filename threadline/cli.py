@@ -174,9 +174,10 @@ def check_config(
     db = make_url(settings.database_url).render_as_string(hide_password=True)
     console.print(f"database: {db}")
     console.print(f"time zone: {effective_timezone(cfg, settings).key}")
-    table = Table("account", "channel", "provider", "address", "slack channel")
+    table = Table("account", "channel", "provider", "address", "slack channel", "thread replies")
     for acc in accounts.values():
-        table.add_row(acc.id, str(acc.channel), acc.provider, acc.address, acc.slack_channel or "-")
+        table.add_row(acc.id, str(acc.channel), acc.provider, acc.address, acc.slack_channel or "-",
+                      str(acc.thread_replies))
     console.print(table if accounts else "accounts: none configured")
     console.print(f"{len(cfg.agents)} agents, {len(cfg.teams)} teams, {len(cfg.tags)} tags, "
                   f"{len(cfg.templates)} templates, {len(cfg.rules)} rules")

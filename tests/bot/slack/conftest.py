@@ -1,6 +1,18 @@
 import pytest
 
-from tests.bot.slack.harness import ADA, ANA, BOB, BOSS, INBOX, OUTSIDER, start_harness
+from tests.bot.slack.harness import (
+    ADA,
+    ANA,
+    BOB,
+    BOSS,
+    INBOX,
+    OUTSIDER,
+    WA_TOKEN,
+    start_harness,
+    stop_harness,
+    whatsapp_settings,
+)
+from tests.fakes.graph_api import FakeGraphApi
 from tests.fakes.slack_api import FakeSlack
 
 
@@ -24,7 +36,22 @@ async def h(engine, slack, tmp_path):
     try:
         yield harness
     finally:
-        await http.aclose()
-        for integration in harness.runtime.integrations:
-            if integration.stop is not None:
-                await integration.stop()
+        await stop_harness(harness, http)
+
+
+@pytest.fixture
+def graph():
+    """A fake Meta Graph API: what it records under POST /messages reached the customer."""
+    fake = FakeGraphApi(WA_TOKEN).start()
+    yield fake
+    fake.close()
+
+
+@pytest.fixture
+async def hw(engine, slack, tmp_path, graph):
+    """The harness with the "wa" account sending through the real Meta bridge."""
+    harness, http = await start_harness(engine, slack, tmp_path, **whatsapp_settings(graph.url))
+    try:
+        yield harness
+    finally:
+        await stop_harness(harness, http)

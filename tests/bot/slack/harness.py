@@ -134,3 +134,10 @@ async def start_harness(engine, slack: FakeSlack, tmp_path, **extra) -> tuple[Ha
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://tl.test")
     requests = SlackRequests(SECRET, response_url_base=f"{slack.base_url}hooks/")
     return Harness(runtime, http, slack, requests, runtime.clock), http
+
+
+async def stop_harness(h: Harness, http) -> None:
+    await http.aclose()
+    for integration in h.runtime.integrations:
+        if integration.stop is not None:
+            await integration.stop()

@@ -7,29 +7,9 @@ import json
 import pytest
 
 from core.model import DeliveryStatus, MessageKind
-from tests.bot.slack.harness import ANA, BOB, INBOX, WA_TOKEN, start_harness, whatsapp_settings
-from tests.fakes.graph_api import FakeGraphApi
+from tests.bot.slack.harness import ANA, BOB, INBOX
 
 SECRET_NOTE = "customer is a known fraudster"
-
-
-@pytest.fixture
-def graph():
-    fake = FakeGraphApi(WA_TOKEN).start()
-    yield fake
-    fake.close()
-
-
-@pytest.fixture
-async def hw(engine, slack, tmp_path, graph):
-    harness, http = await start_harness(engine, slack, tmp_path, **whatsapp_settings(graph.url))
-    try:
-        yield harness
-    finally:
-        await http.aclose()
-        for integration in harness.runtime.integrations:
-            if integration.stop is not None:
-                await integration.stop()
 
 
 def delivered(graph) -> list[str]:
@@ -54,6 +34,12 @@ async def say(h, card, text, user=ANA, **kw):
     event = h.req.message_event(INBOX, text, user=user, thread_ts=card.ts, **kw)
     assert (await h.post(h.req.event(event))).status_code == 200
     return event
+
+
+async def edit(h, card, event, new_text, old_text):
+    changed = h.req.message_changed_event(INBOX, event["ts"], new_text, user=ANA,
+                                          previous_text=old_text, thread_ts=card.ts)
+    assert (await h.post(h.req.event(changed))).status_code == 200
 
 
 async def stored(h, conv_id, body):
@@ -141,10 +127,7 @@ async def test_editing_a_queued_reply_into_a_note_sends_nothing(hw, graph):
     event = await say(hw, card, "Refund approved")
     reply = await stored(hw, conv_id, "Refund approved")
     await hw.drain()
-    edit = hw.req.message_changed_event(INBOX, event["ts"], "note: refund denied, he is lying",
-                                        user=ANA, previous_text="Refund approved",
-                                        thread_ts=card.ts)
-    assert (await hw.post(hw.req.event(edit))).status_code == 200
+    await edit(hw, card, event, "note: refund denied, he is lying", "Refund approved")
     await stored(hw, conv_id, "refund denied, he is lying")
     await after_the_window(hw)
     assert delivered(graph) == []
@@ -156,16 +139,10 @@ async def test_editing_a_note_edits_the_note(hw, graph):
     conv_id, card = await conversation(hw)
     event = await say(hw, card, "note: check stock")
     note = await stored(hw, conv_id, "check stock")
-    edit = hw.req.message_changed_event(INBOX, event["ts"], "note: check stock in Madrid",
-                                        user=ANA, previous_text="note: check stock",
-                                        thread_ts=card.ts)
-    await hw.post(hw.req.event(edit))
+    await edit(hw, card, event, "note: check stock in Madrid", "note: check stock")
     await stored(hw, conv_id, "check stock in Madrid")
     # editing it again so that it reads like a reply keeps it a note
-    again = hw.req.message_changed_event(INBOX, event["ts"], "Hola, ya está en stock",
-                                         user=ANA, previous_text="note: check stock in Madrid",
-                                         thread_ts=card.ts)
-    await hw.post(hw.req.event(again))
+    await edit(hw, card, event, "Hola, ya está en stock", "note: check stock in Madrid")
     await stored(hw, conv_id, "Hola, ya está en stock")
     await after_the_window(hw)
     assert delivered(graph) == []

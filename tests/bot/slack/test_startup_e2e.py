@@ -5,15 +5,8 @@ and the countdown under a queued reply counts down."""
 import json
 from datetime import timedelta
 
-from tests.bot.slack.harness import ANA, INBOX, start_harness
+from tests.bot.slack.harness import ANA, INBOX, start_harness, stop_harness
 from threadline.integrations._sending import send_handlers
-
-
-async def _close(h, http):
-    await http.aclose()
-    for integration in h.runtime.integrations:
-        if integration.stop is not None:
-            await integration.stop()
 
 
 async def test_a_channel_name_is_resolved_to_its_id_at_start(engine, slack, tmp_path):
@@ -33,7 +26,7 @@ async def test_a_channel_name_is_resolved_to_its_id_at_start(engine, slack, tmp_
                        for m in await h.inbox.thread(r.conversation_id))
         await h.wait(replied)
     finally:
-        await _close(h, http)
+        await stop_harness(h, http)
 
 
 async def test_an_unknown_channel_name_stops_slack_with_a_clear_error(engine, slack, tmp_path):
@@ -49,7 +42,7 @@ async def test_an_unknown_channel_name_stops_slack_with_a_clear_error(engine, sl
         assert counts.get("pending", 0) >= 1 and counts.get("failed", 0) == 0  # kept
         assert r.conversation_id
     finally:
-        await _close(h, http)
+        await stop_harness(h, http)
 
 
 async def test_a_refused_bot_token_stops_slack_and_keeps_the_rows(engine, slack, tmp_path):
@@ -65,7 +58,7 @@ async def test_a_refused_bot_token_stops_slack_and_keeps_the_rows(engine, slack,
         assert counts.get("failed", 0) == 0 and counts.get("pending", 0) >= 1
         assert len(slack.calls("auth.test")) == 1  # one clear error, no retry loop
     finally:
-        await _close(h, http)
+        await stop_harness(h, http)
 
 
 async def test_a_token_revoked_while_running_stops_slack_without_losing_posts(h):
@@ -90,7 +83,7 @@ async def test_swapped_tokens_are_refused_before_anything_starts(engine, slack, 
         assert slack.recorded == []  # nothing was even tried
         assert (await http.get("/readyz")).status_code == 503
     finally:
-        await _close(h, http)
+        await stop_harness(h, http)
 
 
 async def test_a_refused_app_token_stops_socket_mode(engine, slack, tmp_path):
@@ -102,7 +95,7 @@ async def test_a_refused_app_token_stops_socket_mode(engine, slack, tmp_path):
         assert "SLACK_APP_TOKEN" in health.detail
         assert len(slack.calls("apps.connections.open")) == 1
     finally:
-        await _close(h, http)
+        await stop_harness(h, http)
 
 
 async def test_the_marker_counts_down_and_stops_at_the_send(h):
