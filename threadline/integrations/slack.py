@@ -36,9 +36,9 @@ from bot.slack.workspace import (
     is_channel_id,
     resolve_channels,
 )
+from bridges.http_body import BodyTooLarge, read_capped
 from core.delivery import TransientError
 from threadline.health import State
-from threadline.http_body import BodyTooLarge, read_capped
 from threadline.integrations import Integration
 
 log = logging.getLogger("threadline.slack")
