@@ -1,7 +1,8 @@
 """Side effects as data. Use cases write them to the outbox in the same transaction.
 
-Kinds are `<target>:<event>`. Targets are the staff front ends (e.g. "slack") and the
-customer channels' send paths ("send"). Ordering is per target and conversation.
+Kinds are `<target>:<event>`. Targets are the staff front ends (e.g. "slack"), the
+customer channels' send paths ("send") and their media downloads ("fetch_media").
+Ordering is per target and conversation.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 SEND = "send"
+FETCH_MEDIA = "fetch_media"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,4 +39,14 @@ def send_message(provider: str, conversation_id: int, message_id: int, delay: ti
         f"{SEND}:{conversation_id}",
         {"conversation_id": conversation_id, "message_id": message_id},
         delay,
+    )
+
+
+def fetch_media(provider: str, conversation_id: int, message_id: int, index: int) -> Effect:
+    """Download attachment `index` of a stored customer message from its provider; the
+    provider's bridge handles `fetch_media:<provider>`."""
+    return Effect(
+        f"{FETCH_MEDIA}:{provider}",
+        f"{FETCH_MEDIA}:{conversation_id}",
+        {"conversation_id": conversation_id, "message_id": message_id, "index": index},
     )

@@ -92,6 +92,19 @@ class UnknownAccount(NotFound):
         super().__init__("account", account)
 
 
+class AccountCannotSend(DomainError):
+    """The account's channel is not connected in this Threadline: a reply would wait
+    forever, so it is refused with the reason instead."""
+
+    code = "account_cannot_send"
+
+    def __init__(self, account: str, provider: str) -> None:
+        self.account, self.provider = account, provider
+        super().__init__(
+            f"account {account!r} cannot send: its {provider} connection is not configured "
+            "(`threadline check-config` says which settings are missing)")
+
+
 class TooLateToChange(DomainError):
     code = "too_late"
 

@@ -98,15 +98,20 @@ class Attachment:
     size: int
     storage_key: str | None = None  # where the bytes live (file store key or provider media id)
     content_id: str | None = None  # inline images (cid:)
+    # The provider's reference (media id, URL) while the bytes are still to be fetched.
+    pending_ref: str | None = None
 
     def to_dict(self) -> dict:
-        return {
+        d = {
             "filename": self.filename,
             "content_type": self.content_type,
             "size": self.size,
             "storage_key": self.storage_key,
             "content_id": self.content_id,
         }
+        if self.pending_ref is not None:  # absent otherwise: stored rows keep their shape
+            d["pending_ref"] = self.pending_ref
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> Attachment:
@@ -116,6 +121,7 @@ class Attachment:
             size=int(d.get("size", 0)),
             storage_key=d.get("storage_key"),
             content_id=d.get("content_id"),
+            pending_ref=d.get("pending_ref"),
         )
 
 

@@ -222,13 +222,21 @@ outbox = Table(
     Column("order_key", String(200), nullable=False),
     Column("payload", JsonDoc, nullable=False),
     Column("status", String(20), nullable=False),  # pending | processing | done | failed
-    Column("attempts", Integer, nullable=False),
+    Column("attempts", Integer, nullable=False),  # failures that grow the backoff
     Column("available_at", UTCDateTime, nullable=False),
     Column("locked_by", String(200), nullable=True),
     Column("locked_until", UTCDateTime, nullable=True),
     Column("last_error", Text, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("finished_at", UTCDateTime, nullable=True),
+    # Leases that expired under a handler (its worker died): poison rows are failed.
+    Column("crashes", Integer, nullable=False, default=0, server_default="0"),
+    # Exceptions that are neither delivery errors nor rate limits (bugs): capped.
+    Column("unexpected_errors", Integer, nullable=False, default=0, server_default="0"),
+    # transient | retry_after | unexpected | crash | permanent: success wakes "transient".
+    Column("last_failure", String(20), nullable=True),
+    # Set when an operator sends a failed row back: its retry horizon starts again there.
+    Column("retried_at", UTCDateTime, nullable=True),
     Index(None, "status", "available_at"),
     Index(None, "order_key", "id"),
 )

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import weakref
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.repositories import (
@@ -37,6 +39,16 @@ def _sqlite_gate(engine: AsyncEngine) -> asyncio.Lock | None:
     if gate is None:
         gate = _sqlite_gates[engine.sync_engine] = asyncio.Lock()
     return gate
+
+
+_XACT_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+
+
+def advisory_key(name: str) -> int:
+    """A signed 64-bit key for a lock name (hashtext's 32 bits would collide sooner; a
+    collision only makes two unrelated names wait for each other)."""
+    digest = hashlib.blake2b(name.encode(), digest_size=8, person=b"threadline-lock").digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 class SqlUnitOfWork:
@@ -126,6 +138,14 @@ class SqlUnitOfWork:
         self.activity.discard()
         await conn.rollback()
         self._open_gate()
+
+    async def lock(self, key: str) -> None:
+        """PostgreSQL: a transaction-level advisory lock, released by commit or rollback.
+        SQLite: nothing to do, BEGIN IMMEDIATE already lets one writer in at a time.
+        Relies on READ COMMITTED: statements after the wait see what the holder committed."""
+        conn = self.connection
+        if conn.dialect.name == "postgresql":
+            await conn.execute(_XACT_LOCK, {"key": advisory_key(key)})
 
 
 class SqlUnitOfWorkFactory:

@@ -19,7 +19,8 @@ from threadline.cli_common import CliError, console, open_runtime, run
 
 conversations_app = typer.Typer(help="Browse conversations.", no_args_is_help=True)
 customers_app = typer.Typer(help="Manage customer records.", no_args_is_help=True)
-outbox_app = typer.Typer(help="Inspect the outbox of pending side effects.", no_args_is_help=True)
+outbox_app = typer.Typer(help="Inspect the outbox of pending side effects; retry failed ones.",
+                         no_args_is_help=True)
 templates_app = typer.Typer(help="Reply templates (WhatsApp ones come from Meta/Twilio).",
                             no_args_is_help=True)
 
@@ -216,6 +217,36 @@ def outbox_status(
                 ft.add_row(*(escape(str(v)) for v in (
                     r["id"], r["kind"], r["order_key"], r["attempts"], r.get("last_error") or "")))
             console.print(ft)
+
+    run(main)
+
+
+@outbox_app.command("retry")
+def outbox_retry(
+    kind: str = typer.Option(None, "--kind", help="A kind (slack:message_added) or a whole "
+                             "target (slack: or slack)"),
+    row_id: int = typer.Option(None, "--id", help="One failed row"),
+) -> None:
+    """Send failed outbox rows back to pending, due now, with fresh retry counters."""
+
+    async def main() -> None:
+        async with open_runtime() as rt:
+            now = rt.clock.now()
+            rows = await rt.outbox.failed(kind, row_id, limit=50)
+            retried = await rt.outbox.retry_failed(kind, row_id, now)
+        if not retried:
+            wanted = [f"kind {kind!r}"] if kind else []
+            wanted += [f"id {row_id}"] if row_id is not None else []
+            raise CliError("no failed outbox rows" + (" with " + " and ".join(wanted)
+                                                      if wanted else ""))
+        table = Table("id", "kind", "order key", "attempts", "last error",
+                      title="sent back to pending")
+        for r in rows:
+            table.add_row(*(escape(str(v)) for v in (
+                r["id"], r["kind"], r["order_key"], r["attempts"], r.get("last_error") or "")))
+        console.print(table)
+        more = f" (first {len(rows)} listed)" if retried > len(rows) else ""
+        console.print(f"{retried} failed row(s) sent back to pending, due now{more}")
 
     run(main)
 

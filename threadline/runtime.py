@@ -77,7 +77,7 @@ class Runtime:
         self._owns_engine = engine is None
         self.uow_factory = SqlUnitOfWorkFactory(self.engine)
         self.inbox = Inbox(self.uow_factory, self.clock, self.accounts, self.timezone,
-                           frontends_for(settings))
+                           frontends_for(settings), can_send=self._can_send)
         self.metrics = Metrics()
         self.health = Health()
         self.outbox = OutboxStore(self.engine)
@@ -86,6 +86,13 @@ class Runtime:
             lease=timedelta(seconds=settings.dispatch_lease_seconds),
             batch=settings.dispatch_batch,
             max_attempts=settings.dispatch_max_attempts,
+            max_crashes=settings.dispatch_max_crashes,
+            max_delay=timedelta(seconds=settings.dispatch_max_delay_seconds),
+            horizons={
+                "slack": timedelta(hours=settings.retry_horizon_slack_hours),
+                "telegram": timedelta(hours=settings.retry_horizon_telegram_hours),
+                "send": timedelta(hours=settings.retry_horizon_send_hours),
+            },
             stats=self.metrics,
         )
         self.leader = make_leader(self.engine, settings.database_url)
@@ -104,6 +111,11 @@ class Runtime:
             for kind, handler in integration.handlers.items():
                 self.dispatcher.register(kind, handler, integration.failure_hooks.get(kind))
 
+    def _can_send(self, provider: str) -> bool:
+        """A bridge that is not configured registers no send handler: its replies would
+        wait forever."""
+        return f"send:{provider}" in self.dispatcher.kinds
+
     # -- features -----------------------------------------------------------------------
     def features(self):
         has_channels = bool(self.accounts) and all(a.slack_channel for a in self.accounts.values())
@@ -118,9 +130,11 @@ class Runtime:
 
     # -- periodic jobs ---------------------------------------------------------------------
     async def dispatch_sweep(self) -> None:
-        """Leader-only: refresh the outbox gauges and nudge the dispatcher once."""
+        """Leader-only: refresh the outbox gauges and nudge this process's dispatch loop.
+        It never claims itself: a second pass under the loop's worker id could settle or
+        renew rows the loop holds."""
         await self.refresh_outbox_metrics()
-        await self.dispatcher.run_once()
+        self.dispatcher.nudge()
 
     async def announce_closed_windows(self) -> int:
         """Leader-only: cards of WhatsApp conversations whose 24 h window just closed are

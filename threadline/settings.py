@@ -68,7 +68,16 @@ class Settings(BaseSettings):
     dispatch_lease_seconds: float = _env("THREADLINE_DISPATCH_LEASE_SECONDS", 120, gt=0)
     dispatch_batch: int = _env("THREADLINE_DISPATCH_BATCH", 20, gt=0)
     dispatch_idle_seconds: float = _env("THREADLINE_DISPATCH_IDLE_SECONDS", 1.0, gt=0)
+    # Unexpected exceptions (bugs) a row may raise before it is failed; delivery errors are
+    # bounded by the retry horizons below instead, rate limits never fail a row.
     dispatch_max_attempts: int = _env("THREADLINE_DISPATCH_MAX_ATTEMPTS", 12, gt=0)
+    dispatch_max_delay_seconds: float = _env("THREADLINE_DISPATCH_MAX_DELAY_SECONDS", 900, gt=0)
+    dispatch_max_crashes: int = _env("THREADLINE_DISPATCH_MAX_CRASHES", 3, gt=0)
+    # How long rows of each target keep retrying transient failures (other targets: 24 h).
+    retry_horizon_slack_hours: float = _env("THREADLINE_RETRY_HORIZON_SLACK_HOURS", 24, gt=0)
+    retry_horizon_telegram_hours: float = _env("THREADLINE_RETRY_HORIZON_TELEGRAM_HOURS", 24,
+                                               gt=0)
+    retry_horizon_send_hours: float = _env("THREADLINE_RETRY_HORIZON_SEND_HOURS", 72, gt=0)
     scheduler_interval_seconds: float = _env("THREADLINE_SCHEDULER_INTERVAL_SECONDS", 15, gt=0)
     outbox_retention_days: float = _env("THREADLINE_OUTBOX_RETENTION_DAYS", 7, gt=0)
 
@@ -132,6 +141,7 @@ class Settings(BaseSettings):
     email_from_name: str | None = _env("EMAIL_FROM_NAME")
     email_sent_folder: str | None = _env("EMAIL_SENT_FOLDER")
     email_max_attachment_mb: float = _env("EMAIL_MAX_ATTACHMENT_MB", 25, gt=0)
+    email_max_message_mb: float = _env("EMAIL_MAX_MESSAGE_MB", 50, gt=0)
 
     # -- AI analysis ------------------------------------------------------------------------
     openai_api_key: str | None = _env("OPENAI_API_KEY", secret=True)

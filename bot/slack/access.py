@@ -39,7 +39,7 @@ REQUIRED: dict[tuple[str, str], Permission | None] = {
     **{("action", a): A for a in (
         ids.ASSIGN_ME, ids.ASSIGN_OPEN, ids.TAGS_OPEN, ids.SNOOZE_MENU, ids.RESOLVE,
         ids.REOPEN, ids.TEMPLATE_OPEN, ids.NOTE_OPEN, ids.LINK_CUSTOMER_OPEN, ids.UNDO_SEND,
-        ids.MAKE_NOTE, ids.SEND_HELD, ids.TEMPLATE_PICK[1])},
+        ids.MAKE_NOTE, ids.SEND_HELD, ids.RETRY_SEND, ids.TEMPLATE_PICK[1])},
     **{("action", a): R for a in (
         ids.PROFILE_OPEN, ids.SHOW_FULL, ids.HOME_TAB, ids.HOME_FILTER_STATUS,
         ids.HOME_FILTER_CHANNEL, ids.HOME_FILTER_TAG, ids.OPEN_THREAD)},
@@ -75,7 +75,8 @@ class SlackRequest:
 
 
 def describe(body: dict) -> SlackRequest | None:
-    """Name a Slack request; None for Slack's own housekeeping (url_verification...)."""
+    """Name a Slack request; None when it is none of the kinds Threadline handles (Slack's
+    own url_verification and ssl_check are answered by Bolt before this runs)."""
     if not isinstance(body, dict):
         return None
     kind = body.get("type")
@@ -127,8 +128,14 @@ class Gate:
         self._tasks: set[asyncio.Task] = set()
 
     async def __call__(self, body: dict, client: AsyncWebClient, context, next):
-        request = describe(body)
-        if request is None or request.kind == "view_closed":
+        try:
+            request = describe(body)
+        except (AttributeError, TypeError, ValueError, KeyError):
+            request = None  # a payload of the wrong shape: nobody's request
+        if request is None:
+            log.info("refusing a Slack request of an unknown shape")
+            return BoltResponse(status=200, body="")
+        if request.kind == "view_closed":
             await next()
             return None
         if request.key not in REQUIRED:

@@ -37,7 +37,9 @@ def build_bolt_app(client: AsyncWebClient, signing_secret: str | None,
     app = AsyncApp(
         client=client,
         signing_secret=signing_secret or "",
-        request_verification_enabled=bool(signing_secret),
+        # The HTTP route verifies the signature before anything reads the body (and hands
+        # Bolt a cleaned body); Socket Mode needs no signature.
+        request_verification_enabled=False,
         process_before_response=False,  # ack first, work after (Slack's 3 s rule)
         ignoring_self_events_enabled=True,
     )

@@ -23,6 +23,8 @@ log = logging.getLogger("threadline.slack")
 
 _TRANSIENT_ERRORS = {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 AUTH_RETRY_SECONDS = 300.0
+POST_EVENT = "threadline_post"  # message metadata event type of every post the mirror makes
+LOOKUP_PAGES = 10
 
 
 def slack_error_code(exc: BaseException) -> str | None:
@@ -84,6 +86,40 @@ class SlackGateway:
             thread_ts=thread_ts, unfurl_links=False, unfurl_media=False, **extra,
         )
         return response.get("channel") or channel, response["ts"]
+
+    async def find_posted(self, channel: str, key: str, thread_ts: str | None = None
+                          ) -> dict | None:
+        """Our post carrying this key in its metadata, if Slack has it: after an attempt
+        whose answer never came back (a crash, a timeout), so the post is not repeated.
+        Reads recent history (or the thread); only ever called on such a retry."""
+        cursor = None
+        for _ in range(LOOKUP_PAGES):
+            if thread_ts:
+                page = await self._call(self.client.conversations_replies, channel=channel,
+                                        ts=thread_ts, limit=200, cursor=cursor,
+                                        include_all_metadata=True)
+            else:
+                page = await self._call(self.client.conversations_history, channel=channel,
+                                        limit=100, cursor=cursor, include_all_metadata=True)
+            for message in page.get("messages") or []:
+                meta = message.get("metadata") or {}
+                if (meta.get("event_type") == POST_EVENT
+                        and (meta.get("event_payload") or {}).get("key") == key):
+                    return message
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
+        return None
+
+    async def post_key(self, channel: str, ts: str) -> str | None:
+        """The key our post at `ts` carries (e.g. "card:12"), or None when it is not ours."""
+        page = await self._call(self.client.conversations_history, channel=channel, latest=ts,
+                                inclusive=True, limit=1, include_all_metadata=True)
+        for message in page.get("messages") or []:
+            meta = message.get("metadata") or {}
+            if message.get("ts") == ts and meta.get("event_type") == POST_EVENT:
+                return (meta.get("event_payload") or {}).get("key")
+        return None
 
     async def update(self, channel: str, ts: str, *, text: str, blocks: list | None) -> None:
         await self._call(self.client.chat_update, channel=channel, ts=ts, text=text,

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 
 from bot.slack.countdown import Countdown
-from bot.slack.gateway import SlackGateway
+from bot.slack.gateway import POST_EVENT, SlackGateway
 from bot.slack.presenter import Presenter
 from bot.slack.views import card as card_views
 from bot.slack.views import thread as thread_views
@@ -27,6 +27,7 @@ MSG = "slack:msg"  # "<channel>:<ts>" of a thread message -> message (mirrored o
 STATUS = "slack:status"  # "<channel>:<ts>" of the bot's delivery line under a reply -> message
 FILE = "slack:file"  # "<message id>:<n>" once an attachment is uploaded
 URGENT = "slack:urgent"  # "<conversation id>" once managers were pinged
+INTENT = "slack:intent"  # "<post key>" claimed before a post: a retry looks the post up
 
 COALESCE_MAX = 5  # customer messages per thread post at most
 MAX_BLOCKS = 50  # Slack's limit per message
@@ -101,7 +102,8 @@ class SlackMirror:
             payload = thread_views.ai_analysis_message(view)
         else:
             payload = thread_views.outbound_message(view)
-        ts = await self.slack.post(channel, thread_ts=thread_ts, **payload)
+        _, ts, _ = await self._post_once(f"msg:{message.id}", conv_id, message.id, channel,
+                                         thread_ts=thread_ts, **payload)
         await self.inbox.claim_link(MSG, ref(channel, ts), conv_id, message.id)
         await self._upload_attachments(channel, thread_ts, message)
         if message.leaves_inbox:
@@ -113,15 +115,16 @@ class SlackMirror:
         details = await self.inbox.conversation_summary(conv_id)
         view = await self.presenter.card(details)
         await self.slack.update(channel, ts, **card_views.card_message(view))
-        if view.urgent and await self.inbox.claim_link(URGENT, str(conv_id), conv_id, None):
-            await self._ping_managers(channel, ts, view.contact_name)
+        if view.urgent and not await self.inbox.find_link(URGENT, str(conv_id)):
+            await self._ping_managers(conv_id, channel, ts, view.contact_name)
+            await self.inbox.claim_link(URGENT, str(conv_id), conv_id, None)
 
     async def snooze_ended(self, row) -> None:
         conv_id = int(row.payload["conversation_id"])
         channel, ts = await self.ensure_card(conv_id)
         details = await self.inbox.conversation_summary(conv_id)
         slack_id = details.assignee.slack_user_id if details.assignee else None
-        await self.slack.post(channel, thread_ts=ts,
+        await self._post_once(f"snooze:{row.id}", conv_id, None, channel, thread_ts=ts,
                               **thread_views.snooze_ended_message(slack_id))
 
     async def delivery_status(self, row) -> None:
@@ -140,6 +143,10 @@ class SlackMirror:
         if await self._refresh_status(conv_id, message):
             return
         mirrored = await self._link_for(conv_id, MSG, message.id)
+        if mirrored and message.direction is Direction.IN and message.attachments:
+            # a file fetched after the message was mirrored (media off the webhook's ack)
+            channel, thread_ts = await self.ensure_card(conv_id)
+            await self._upload_attachments(channel, thread_ts, message)
         if mirrored and "#" not in mirrored and message.direction is Direction.IN:
             # e.g. a WhatsApp reaction on a message mirrored on its own
             details = await self.inbox.conversation_summary(conv_id)
@@ -164,7 +171,8 @@ class SlackMirror:
                 f"no Slack channel for account {details.conversation.account!r}: set "
                 "SLACK_CHANNEL or the account's slack_channel", "no_channel")
         view = await self.presenter.card(details)
-        channel, ts = await self.slack.post_where(channel, **card_views.card_message(view))
+        channel, ts, _ = await self._post_once(f"card:{conv_id}", conv_id, None, channel,
+                                               **card_views.card_message(view))
         await self.inbox.claim_link(CARD, ref(channel, ts), conv_id, None)
         return channel, ts
 
@@ -187,14 +195,40 @@ class SlackMirror:
             blocks.extend(payload["blocks"])
         head = batch[0][1]
         text = "\n".join(p["text"] for _, p in batch)[:MAX_TEXT]
-        ts = await self.slack.post(channel, thread_ts=thread_ts, text=text, blocks=blocks,
-                                   username=head.get("username"),
-                                   icon_emoji=head.get("icon_emoji"))
+        _, ts, posted = await self._post_once(
+            f"msg:{first.id}", first.conversation_id, first.id, channel, thread_ts=thread_ts,
+            carried=[m.id for m, _ in batch], text=text, blocks=blocks,
+            username=head.get("username"), icon_emoji=head.get("icon_emoji"))
+        if posted is not None:  # an earlier attempt's post: link what that one carried
+            carried = set(posted)
+            batch = [(m, p) for m, p in batch if m.id in carried] or batch[:1]
         for n, (message, _) in enumerate(batch):
             external = ref(channel, ts) if n == 0 else f"{ref(channel, ts)}#{n}"
             await self.inbox.claim_link(MSG, external, message.conversation_id, message.id)
         for message, _ in batch:
             await self._upload_attachments(channel, thread_ts, message)
+
+    async def _post_once(self, key: str, conv_id: int, message_id: int | None, channel: str,
+                         *, thread_ts: str | None = None, carried: list[int] | None = None,
+                         **payload) -> tuple[str, str, list[int] | None]:
+        """Post at most once per key. The intent is recorded before the post and the post
+        carries the key in its metadata: when an earlier attempt's answer never came back
+        (a crash between the post and its link, a timeout), the post is found again
+        instead of repeated. Returns (channel, ts, the message ids an earlier post carried
+        or None when posted now)."""
+        if not await self.inbox.claim_link(INTENT, key, conv_id, message_id):
+            found = await self.slack.find_posted(channel, key, thread_ts)
+            if found is not None:
+                log.info("found the post %s of an earlier attempt; not posting again", key)
+                payload_meta = (found.get("metadata") or {}).get("event_payload") or {}
+                return channel, found["ts"], list(payload_meta.get("carried") or [message_id])
+        event_payload: dict = {"key": key}
+        if carried:
+            event_payload["carried"] = carried
+        channel, ts = await self.slack.post_where(
+            channel, thread_ts=thread_ts,
+            metadata={"event_type": POST_EVENT, "event_payload": event_payload}, **payload)
+        return channel, ts, None
 
     async def _link_for(self, conv_id: int, surface: str, message_id: int) -> str | None:
         for link in await self.inbox.links_of(conv_id, surface):
@@ -207,8 +241,9 @@ class SlackMirror:
             return
         conv = (await self.inbox.conversation_summary(message.conversation_id)).conversation
         view = self.presenter.send_status(message, conv.channel.value)
-        ts = await self.slack.post(channel, thread_ts=thread_ts,
-                                   **thread_views.send_status_message(view))
+        _, ts, _ = await self._post_once(f"status:{message.id}", message.conversation_id,
+                                         message.id, channel, thread_ts=thread_ts,
+                                         **thread_views.send_status_message(view))
         await self.inbox.claim_link(STATUS, ref(channel, ts), message.conversation_id, message.id)
         if view.status == "queued" and view.send_at is not None:
             self.countdown.track(message.id, channel, ts, view.send_at, conv.channel.value)
@@ -240,12 +275,12 @@ class SlackMirror:
             await self.slack.upload(channel, thread_ts, data, attachment.filename)
             await self.inbox.claim_link(FILE, key, message.conversation_id, message.id)
 
-    async def _ping_managers(self, channel: str, ts: str, contact: str) -> None:
+    async def _ping_managers(self, conv_id: int, channel: str, ts: str, contact: str) -> None:
         managers = [a.slack_user_id for a in await self.inbox.agents()
                     if a.role in (Role.MANAGER, Role.ADMIN) and a.slack_user_id and a.active]
         if not managers:
             log.warning("conversation marked urgent but no manager has a Slack user id")
             return
         permalink = await self.slack.permalink(channel, ts)
-        await self.slack.post(channel, thread_ts=ts,
+        await self._post_once(f"urgent:{conv_id}", conv_id, None, channel, thread_ts=ts,
                               **thread_views.urgent_ping_message(managers, contact, permalink))

@@ -103,7 +103,8 @@ class Presenter:
             author_slack_id=slack_id,
             subject=message.subject if message.direction.value == "in" else None,
             attachments=tuple(
-                AttachmentView(a.filename, a.content_type, a.size, a.storage_key is not None)
+                AttachmentView(a.filename, a.content_type, a.size, a.storage_key is not None,
+                               a.pending_ref is not None)
                 for a in message.attachments
             ),
             quoted=message.meta.get("quoted"),
@@ -143,6 +144,7 @@ class Presenter:
             reactions=reactions_of(message),
             hold_reason=hold_reason,
             send_label=send_label,
+            maybe_twice=bool(message.meta.get("maybe_sent_twice")),
         )
 
     def row(self, conv: Conversation, contact: Contact | None, permalink: str | None,

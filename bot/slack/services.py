@@ -38,6 +38,7 @@ class SlackServices:
     workspace_url: str | None = None  # from auth.test, for thread permalinks
     gate: Gate | None = None  # set by build_bolt_app
     home_state: dict[str, dict] = field(default_factory=dict)  # per user: tab and filters
+    unknown_threads: set[str] = field(default_factory=set)  # threads known not to be cards
 
     def permalink(self, channel: str, ts: str, thread_ts: str | None = None) -> str | None:
         if not self.workspace_url:

@@ -18,10 +18,16 @@ from bridges.email.compose import (
     is_our_message_id,
     make_message_id,
 )
-from bridges.email.config import MailboxConfig
+from bridges.email.config import MB, MailboxConfig
 from bridges.email.imap_session import IMAP_ERRORS, FetchedMessage, ImapSession
 from bridges.email.oauth import OAuthError, TokenSource
-from bridges.email.parsing import ParsedEmail, parse_email, synthetic_message_id
+from bridges.email.parsing import (
+    ParsedEmail,
+    message_id_of,
+    parse_email,
+    parse_headers,
+    synthetic_message_id,
+)
 from bridges.email.smtp_sender import SmtpAuthError, send_mail
 from core.addresses import normalize_email
 from core.delivery import PermanentError, TransientError
@@ -47,22 +53,51 @@ class EmailBridge:
         self.tokens = tokens
 
     # -- inbound ------------------------------------------------------------------------
+    async def known_message_ids(self, ids: list[str]) -> set[str]:
+        """Which of these Message-IDs are stored already (the sync asks before fetching)."""
+        return await self.inbox.known_provider_ids(SURFACE, ids)
+
     async def handle_fetched(self, fetched: FetchedMessage) -> InboundResult | None:
+        if not fetched.screened and await self._stored_already(fetched):
+            return None  # parsing it again would only write its attachments twice
+        parse = parse_headers if fetched.headers_only else parse_email
         try:
-            parsed = await asyncio.to_thread(parse_email, fetched.raw, self.own_addresses)
+            parsed = await asyncio.to_thread(parse, fetched.raw, self.own_addresses)
         except Exception:  # a message the parser cannot read is still recorded, whole
             log.exception("email %s: cannot parse UID %s; recording it raw",
                           self.config.account, fetched.uid)
             return await self._receive_unparsed(fetched)
-        inbound = await self.to_inbound(parsed, fetched)
-        result = await self._receive(inbound)
         report = parsed.report
         if report is not None and report.failed and is_our_message_id(report.original_message_id):
+            # Before the bounce is stored: a replay skips stored mail, so a crash in
+            # between must leave the bounce unstored, not the failure unrecorded.
             detail = report.diagnostic or "the receiving server returned the message"
             await self.inbox.record_delivery_by_provider_id(
                 SURFACE, report.original_message_id, DeliveryStatus.FAILED,
                 report.status or "bounce", f"bounced: {detail}")
-        return result
+        return await self._receive(await self.to_inbound(parsed, fetched))
+
+    async def _stored_already(self, fetched: FetchedMessage) -> bool:
+        """The dedupe question, asked before parsing: by the provider id to_inbound gives."""
+        provider_id = await asyncio.to_thread(
+            lambda: message_id_of(fetched.raw)
+            or synthetic_message_id(self.config.account, fetched.raw))
+        return bool(await self.inbox.known_provider_ids(SURFACE, [provider_id]))
+
+    def too_large_note(self, parsed: ParsedEmail, fetched: FetchedMessage) -> str:
+        size = f"{fetched.size / MB:.1f} MB" if fetched.size else "unknown size"
+        sender = parsed.sender_address
+        if parsed.sender_name and sender:
+            sender = f"{parsed.sender_name} <{sender}>"
+        lines = [f"This email is too large to import ({size}; the limit is "
+                 f"{self.config.max_message_bytes / MB:g} MB, EMAIL_MAX_MESSAGE_MB). "
+                 "Open it in your mail client:"]
+        for name, value in (("From", sender), ("Subject", parsed.subject),
+                            ("Date", parsed.date.isoformat() if parsed.date else None),
+                            ("Message-ID", parsed.message_id)):
+            if value:
+                lines.append(f"{name}: {value}")
+        return "\n".join(lines)
 
     async def to_inbound(self, parsed: ParsedEmail, fetched: FetchedMessage) -> InboundMessage:
         attachments = []
@@ -78,8 +113,13 @@ class EmailBridge:
         if parsed.report is not None and parsed.report.original_message_id:
             # A bounce belongs to the conversation of the mail that bounced.
             in_reply_to = in_reply_to or parsed.report.original_message_id
+        body = parsed.new_text
         meta: dict = {"imap_uid": fetched.uid, "full_text": parsed.full_text,
                       "to": parsed.to, "cc": parsed.cc}
+        if fetched.headers_only:  # stored all the same, so staff see it and open it elsewhere
+            body = meta["full_text"] = self.too_large_note(parsed, fetched)
+            meta["too_large"] = {"bytes": fetched.size,
+                                 "limit_bytes": self.config.max_message_bytes}
         if parsed.signature:
             meta["signature"] = parsed.signature
         if parsed.automated_reasons:
@@ -103,7 +143,7 @@ class EmailBridge:
             provider_message_id=parsed.message_id
             or synthetic_message_id(self.config.account, fetched.raw),
             sender=address,
-            body=parsed.new_text,
+            body=body,
             received_at=received,
             sender_name=parsed.sender_name,
             subject=parsed.subject,
@@ -116,11 +156,14 @@ class EmailBridge:
             meta=meta,
         )
 
-    async def _receive_unparsed(self, fetched: FetchedMessage) -> InboundResult:
+    async def _receive_unparsed(self, fetched: FetchedMessage) -> InboundResult | None:
+        provider_id = synthetic_message_id(self.config.account, fetched.raw)
+        if await self.inbox.known_provider_ids(SURFACE, [provider_id]):
+            return None  # recorded raw before: keep the one copy of its bytes
         key = await self.files.put(fetched.raw, "message.eml", "message/rfc822")
         return await self._receive(InboundMessage(
             channel=Channel.EMAIL, account=self.config.account, provider=SURFACE,
-            provider_message_id=synthetic_message_id(self.config.account, fetched.raw),
+            provider_message_id=provider_id,
             sender=UNKNOWN_SENDER, body="(this email could not be read; the original is attached)",
             received_at=datetime.now(UTC),
             attachments=[Attachment("message.eml", "message/rfc822", len(fetched.raw), key)],

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 from bridges.email.oauth import OAuthConfig
 
+MB = 1024 * 1024
+ROUND_MESSAGES = 100  # messages per FETCH round at most, and per cursor save
+
 
 @dataclass
 class MailboxConfig:
@@ -28,7 +31,10 @@ class MailboxConfig:
     poll_seconds: float = 60.0
     lookback_days: int = 14
     sent_folder: str | None = None  # None: find the \Sent folder; "" : never append
-    max_attachment_bytes: int = 25 * 1024 * 1024
+    max_attachment_bytes: int = 25 * MB
+    max_message_bytes: int = 50 * MB  # larger mail is imported as its headers and a note
+    fetch_round_bytes: int = 20 * MB  # bodies per FETCH round, by their RFC822.SIZE
+    fetch_round_messages: int = ROUND_MESSAGES
     idle_renew_seconds: float = 540.0  # RFC 2177: re-issue IDLE before 29 min; servers cut ~10
     wait_slice_seconds: float = 15.0  # how often the worker re-checks leadership while idle
     use_idle: bool = True  # False forces polling even where the server has IDLE

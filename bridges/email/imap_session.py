@@ -32,12 +32,25 @@ class FolderState:
     exists: int
 
 
+@dataclass(frozen=True, slots=True)
+class MessageInfo:
+    """What is read before any body: the size and the Message-ID header lines."""
+
+    uid: int
+    size: int
+    id_header: bytes  # b"" when the message has no Message-ID
+
+
 @dataclass(slots=True)
 class FetchedMessage:
     uid: int
-    raw: bytes
+    raw: bytes  # the whole message, or only its header when headers_only
     internal_date: datetime | None
     gmail_thread_id: str | None = None
+    headers_only: bool = False  # too large to import: the header and size alone
+    size: int | None = None  # RFC822.SIZE, when it was read
+    message_id: str | None = None  # the Message-ID the sync read before fetching
+    screened: bool = False  # the sync already asked whether message_id is stored
 
 
 class ImapSession:
@@ -95,20 +108,40 @@ class ImapSession:
     def uids_since(self, day: date | None) -> list[int]:
         return sorted(self._c().search(["SINCE", day] if day else ["ALL"]))
 
-    def fetch(self, uids: list[int]) -> list[FetchedMessage]:
-        items = ["BODY.PEEK[]", "INTERNALDATE"]
+    def scan(self, uids: list[int]) -> list[MessageInfo]:
+        """Size and Message-ID of each message, so bodies can be fetched by the byte."""
+        data = self._c().fetch(uids, ["RFC822.SIZE", "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"])
+        wanted, out = set(uids), []
+        for uid in sorted(data):
+            row = data[uid]
+            if uid not in wanted or b"RFC822.SIZE" not in row:
+                continue  # an unsolicited FETCH, or vanished since the SEARCH
+            # Servers spell the item back in their own way: match its prefix.
+            header = next((v for k, v in row.items() if k.startswith(b"BODY[HEADER.FIELDS")),
+                          None)
+            out.append(MessageInfo(uid, int(row[b"RFC822.SIZE"]), bytes(header or b"")))
+        return out
+
+    def fetch(self, uids: list[int], headers_only: bool = False) -> list[FetchedMessage]:
+        section = "HEADER" if headers_only else ""
+        items = [f"BODY.PEEK[{section}]", "INTERNALDATE"]
+        if headers_only:
+            items.append("RFC822.SIZE")
         if self.is_gmail:
             items.append("X-GM-THRID")
         data = self._c().fetch(uids, items)
-        out = []
+        wanted, key, out = set(uids), f"BODY[{section}]".encode(), []
         for uid in sorted(data):
             row = data[uid]
-            raw = row.get(b"BODY[]")
-            if raw is None:  # vanished between SEARCH and FETCH
+            raw = row.get(key)
+            if uid not in wanted or raw is None:  # unsolicited, or vanished since the SEARCH
                 continue
             thrid = row.get(b"X-GM-THRID")
+            size = row.get(b"RFC822.SIZE")
             out.append(FetchedMessage(uid, bytes(raw), row.get(b"INTERNALDATE"),
-                                      str(thrid) if thrid is not None else None))
+                                      str(thrid) if thrid is not None else None,
+                                      headers_only=headers_only,
+                                      size=int(size) if size is not None else None))
         return out
 
     def noop(self) -> None:

@@ -200,24 +200,40 @@ def parse_email(raw: bytes, own_addresses: frozenset[str] = frozenset()) -> Pars
             new_text = full_text
     else:
         full_text = new_text = signature = ""
+    return _parsed(msg, own_addresses, new_text=new_text[:PREVIEW_MAX], full_text=full_text,
+                   signature=signature, html=html, attachments=attachments,
+                   report=delivery_report(msg))
+
+
+def parse_headers(raw: bytes, own_addresses: frozenset[str] = frozenset()) -> ParsedEmail:
+    """A message's header alone (mail too large to import): no body, no attachments."""
+    msg = _PARSER.parsebytes(raw, headersonly=True)
+    return _parsed(msg, own_addresses, new_text="", full_text="", signature="", html=None,
+                   attachments=[], report=None)
+
+
+def message_id_of(raw: bytes) -> str | None:
+    """The Message-ID exactly as parse_email reads it, from the header alone (cheap)."""
+    try:
+        return normalize_message_id(header_text(_PARSER.parsebytes(raw, headersonly=True),
+                                                "Message-ID"))
+    except Exception:  # a header the parser cannot read: the caller falls back to a hash
+        return None
+
+
+def _parsed(msg: EmailMessage, own_addresses: frozenset[str], **body) -> ParsedEmail:
     name, address = sender(msg)
     in_reply_to = message_ids(header_text(msg, "In-Reply-To"))
-    report = delivery_report(msg)
     return ParsedEmail(
         message_id=normalize_message_id(header_text(msg, "Message-ID")),
         subject=header_text(msg, "Subject"),
         sender_name=name,
         sender_address=address,
         date=_date(msg),
-        new_text=new_text[:PREVIEW_MAX],
-        full_text=full_text,
-        signature=signature,
-        html=html,
         in_reply_to=in_reply_to[-1] if in_reply_to else None,
         references=message_ids(header_text(msg, "References")),
         to=_addresses(msg, "To"),
         cc=_addresses(msg, "Cc"),
         automated_reasons=automated_reasons(msg, own_addresses),
-        attachments=attachments,
-        report=report,
+        **body,
     )

@@ -2,8 +2,10 @@
 
 Runs only while this process is the leader, so two processes never sync one mailbox.
 The cursor `(folder, UIDVALIDITY, last UID)` is kept through the core's sync state after
-every batch: a restart resumes where it stopped; what a crash replays is deduplicated by
-the core on the Message-ID. Network trouble and server restarts reconnect with backoff.
+every round: a restart resumes where it stopped; what a crash replays is deduplicated by
+the core on the Message-ID, and mail whose Message-ID is stored already is not fetched at
+all. Sizes are read first: bodies come in rounds bounded by bytes, and a message above the
+cap arrives as its header only. Network trouble and server restarts reconnect with backoff.
 """
 
 from __future__ import annotations
@@ -16,14 +18,56 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
-from bridges.email.config import MailboxConfig
-from bridges.email.imap_session import IMAP_ERRORS, FetchedMessage, FolderState, ImapSession
+from bridges.email.config import ROUND_MESSAGES, MailboxConfig
+from bridges.email.imap_session import (
+    IMAP_ERRORS,
+    FetchedMessage,
+    FolderState,
+    ImapSession,
+    MessageInfo,
+)
 from bridges.email.oauth import OAuthError, TokenSource
+from bridges.email.parsing import message_id_of
 
 log = logging.getLogger("threadline.email.sync")
 
-BATCH = 100  # messages per FETCH, and per cursor save
+BATCH = ROUND_MESSAGES  # the default messages per FETCH round (the benchmark uses it)
+SCAN = 500  # UIDs per size/Message-ID FETCH, and per "already stored?" question
 Handler = Callable[[FetchedMessage], Awaitable[object]]
+Known = Callable[[list[str]], Awaitable[set[str]]]  # Message-IDs -> those stored already
+
+
+@dataclass(frozen=True, slots=True)
+class Round:
+    uids: list[int]
+    headers_only: bool = False
+
+
+def plan_rounds(infos: list[MessageInfo], max_message: int, max_bytes: int,
+                max_count: int) -> list[Round]:
+    """FETCH rounds in UID order: full bodies up to `max_bytes` and `max_count` a round (one
+    bigger message goes alone); messages above `max_message` by their header only."""
+    rounds: list[Round] = []
+    current: list[int] = []
+    total = 0
+    for info in infos:
+        if info.size > max_message:
+            if current:
+                rounds.append(Round(current))
+                current, total = [], 0
+            if rounds and rounds[-1].headers_only and len(rounds[-1].uids) < max_count:
+                rounds[-1].uids.append(info.uid)
+            else:
+                rounds.append(Round([info.uid], headers_only=True))
+            continue
+        if current and (len(current) >= max_count or total + info.size > max_bytes):
+            rounds.append(Round(current))
+            current, total = [], 0
+        current.append(info.uid)
+        total += info.size
+    if current:
+        rounds.append(Round(current))
+    return rounds
 
 
 class SyncStateStore(Protocol):
@@ -37,6 +81,7 @@ class SyncStats:
 
     sessions: int = 0
     delivered: int = 0
+    skipped: int = 0  # stored already (a resync or an old cursor): not fetched again
     resyncs: int = 0
     errors: int = 0
     mode: str = ""  # "idle" or "poll" once connected
@@ -47,9 +92,9 @@ class SyncStats:
 class MailboxSync:
     def __init__(self, config: MailboxConfig, handle: Handler, state: SyncStateStore,
                  is_leader: Callable[[], bool], tokens: TokenSource | None = None,
-                 today: Callable[[], date] | None = None) -> None:
+                 today: Callable[[], date] | None = None, known: Known | None = None) -> None:
         self.config, self.handle, self.state = config, handle, state
-        self.is_leader, self.tokens = is_leader, tokens
+        self.is_leader, self.tokens, self.known = is_leader, tokens, known
         self._today = today or (lambda: datetime.now(UTC).date())
         self.stats = SyncStats()
         self._session: ImapSession | None = None
@@ -154,11 +199,26 @@ class MailboxSync:
 
     # -- catching up ----------------------------------------------------------------------
     async def _select_and_catch_up(self, session: ImapSession) -> None:
+        # Mail that arrives during a SEARCH or FETCH is announced (`* n EXISTS`) in that
+        # command's answer, which imapclient keeps to itself, and the server never repeats
+        # it in IDLE. So every round ends with a fresh EXAMINE, the last command before
+        # IDLE: mail below its UIDNEXT is caught up now, anything newer is announced in
+        # IDLE. Not an EXISTS count (an expunge can hide an arrival), nor one more SEARCH
+        # (mail arriving while it runs can be announced in its answer yet miss its result).
         folder = await asyncio.to_thread(session.select, self.config.folder)
-        await self.catch_up(session, folder)
+        cursor = None
+        while self.is_leader():
+            before, cursor = cursor, await self.catch_up(session, folder)
+            again = await asyncio.to_thread(session.select, self.config.folder)
+            if again.uidvalidity == folder.uidvalidity and (
+                    again.uidnext - 1 <= cursor if again.uidnext is not None
+                    else cursor == before):  # without UIDNEXT: until a SEARCH finds nothing
+                break
+            folder = again
         self.stats.caught_up.set()
 
-    async def catch_up(self, session: ImapSession, folder: FolderState) -> None:
+    async def catch_up(self, session: ImapSession, folder: FolderState) -> int:
+        """Hand over every message after the cursor; returns the cursor saved last."""
         saved = await self.state.load_sync_state(self.config.account, self.key)
         initial = False
         if saved and int(saved.get("uidvalidity", -1)) == folder.uidvalidity:
@@ -168,7 +228,7 @@ class MailboxSync:
             if saved:
                 self.stats.resyncs += 1
                 log.warning("email %s: UIDVALIDITY of %s changed (%s -> %s): full resync; "
-                            "duplicates are dropped by Message-ID", self.config.account,
+                            "stored mail is skipped by Message-ID", self.config.account,
                             self.config.folder, saved.get("uidvalidity"), folder.uidvalidity)
             initial = True
             last_uid = max((folder.uidnext or 1) - 1, 0)
@@ -179,27 +239,70 @@ class MailboxSync:
                 uids = []  # no look-back: only mail from now on
             if not uids:
                 await self._save(folder.uidvalidity, last_uid)
-                return
-            # A crash during the initial sync resumes after the last saved batch.
+                return last_uid
+            # A crash during the initial sync resumes after the last saved round.
             last_uid = uids[0] - 1
             await self._save(folder.uidvalidity, last_uid)
-        total, done = len(uids), 0
+        total = len(uids)
         if initial:
             log.info("email %s: initial sync of %s: %d messages", self.config.account,
                      self.config.folder, total)
-        for start in range(0, total, BATCH):
-            batch = uids[start:start + BATCH]
-            for fetched in await asyncio.to_thread(session.fetch, batch):
-                await self.handle(fetched)
-                self.stats.delivered += 1
-            done += len(batch)
-            last_uid = max(last_uid, batch[-1])
+        for start in range(0, total, SCAN):
+            last_uid = await self._deliver(session, folder.uidvalidity,
+                                           uids[start:start + SCAN], last_uid)
+            if initial and total > SCAN:
+                log.info("email %s: initial sync %d/%d", self.config.account,
+                         min(start + SCAN, total), total)
+        if uids and folder.uidnext and folder.uidnext - 1 > last_uid:
+            # The SEARCH followed the EXAMINE that gave UIDNEXT, so it saw everything below
+            # it (older mail outside the look-back is skipped on purpose).
+            last_uid = folder.uidnext - 1
             await self._save(folder.uidvalidity, last_uid)
-            if initial and total > BATCH:
-                log.info("email %s: initial sync %d/%d", self.config.account, done, total)
-        if initial and uids:
-            # Mail older than the look-back below UIDNEXT is skipped on purpose.
-            await self._save(folder.uidvalidity, max(last_uid, (folder.uidnext or 1) - 1))
+        return last_uid
+
+    async def _deliver(self, session: ImapSession, uidvalidity: int, uids: list[int],
+                       last_uid: int) -> int:
+        infos = await asyncio.to_thread(session.scan, uids)
+        ids = await asyncio.to_thread(
+            lambda: {i.uid: mid for i in infos if (mid := message_id_of(i.id_header))})
+        infos = await self._drop_known(infos, ids)
+        cfg = self.config
+        for round_ in plan_rounds(infos, cfg.max_message_bytes, cfg.fetch_round_bytes,
+                                  cfg.fetch_round_messages):
+            fetched = await asyncio.to_thread(session.fetch, round_.uids, round_.headers_only)
+            for message in fetched:
+                message.message_id = ids.get(message.uid)
+                message.screened = self.known is not None and message.message_id is not None
+                if message.headers_only:
+                    log.warning("email %s: UID %s is %s bytes, above EMAIL_MAX_MESSAGE_MB: "
+                                "importing its header only", cfg.account, message.uid,
+                                message.size)
+                await self.handle(message)
+                self.stats.delivered += 1
+            last_uid = max(last_uid, round_.uids[-1])
+            await self._save(uidvalidity, last_uid)
+        if uids[-1] > last_uid:  # the rest was stored already or vanished
+            last_uid = uids[-1]
+            await self._save(uidvalidity, last_uid)
+        return last_uid
+
+    async def _drop_known(self, infos: list[MessageInfo], ids: dict[int, str]
+                          ) -> list[MessageInfo]:
+        """Without mail stored already (asked before any body is fetched, so a resync
+        neither downloads nor parses it again, nor writes its attachments twice)."""
+        if self.known is None or not ids:
+            return infos
+        known = await self.known(list(dict.fromkeys(ids.values())))
+        out, seen = [], set()
+        for info in infos:
+            mid = ids.get(info.uid)
+            if mid is not None and (mid in known or mid in seen):
+                self.stats.skipped += 1  # a second copy in the folder is a duplicate too
+                continue
+            if mid is not None:
+                seen.add(mid)
+            out.append(info)
+        return out
 
     async def _save(self, uidvalidity: int, last_uid: int) -> None:
         await self.state.save_sync_state(self.config.account, self.key, {

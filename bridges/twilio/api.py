@@ -1,5 +1,5 @@
-"""Twilio REST calls: send through the twilio SDK (on httpx), media from Twilio's hosts only,
-and Content templates. Errors become core.delivery errors."""
+"""Twilio REST calls: send through the twilio SDK (on httpx), media from Twilio's hosts only
+(every redirect hop checked), and Content templates. Errors become core.delivery errors."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
 from bridges.twilio.http_client import HttpxTwilioClient, last_headers
+from bridges.twilio.media_policy import MediaPolicy
 from bridges.whatsapp_common.media import MediaTooLarge
 from core.delivery import DeliveryError, PermanentError, RetryAfter, TransientError
 
@@ -20,7 +21,8 @@ log = logging.getLogger("threadline.twilio")
 DEFAULT_API = "https://api.twilio.com"
 DEFAULT_CONTENT = "https://content.twilio.com"
 DEFAULT_RETRY_SECONDS = 30.0
-TWILIO_MEDIA_HOSTS = {"api.twilio.com"}
+TWILIO_API_HOSTS = {"api.twilio.com"}
+MAX_REDIRECTS = 5
 THROTTLE_CODES = {"20429", "63018", "14107"}
 AUTH_CODES = {"20003", "20005"}
 
@@ -28,7 +30,7 @@ AUTH_CODES = {"20003", "20005"}
 def content_base(api_url: str) -> str:
     """Content API base: Twilio's own host, or the same base when TWILIO_API_URL points
     at a fake or a proxy (which then serves /v1/Content too)."""
-    if urlsplit(api_url).hostname in TWILIO_MEDIA_HOSTS:
+    if urlsplit(api_url).hostname in TWILIO_API_HOSTS:
         return DEFAULT_CONTENT
     return api_url.rstrip("/")
 
@@ -55,15 +57,14 @@ def twilio_error(exc: TwilioRestException, headers: dict[str, str]) -> DeliveryE
 
 class TwilioApi:
     def __init__(self, account_sid: str, auth_token: str, api_url: str,
-                 http: httpx.AsyncClient) -> None:
+                 http: httpx.AsyncClient, media_policy: MediaPolicy | None = None) -> None:
         self.account_sid, self.auth_token = account_sid, auth_token
         self.api_url = api_url.rstrip("/") or DEFAULT_API
         self.http = http
         self.client = Client(account_sid, auth_token, http_client=HttpxTwilioClient(http))
         self.client.api.base_url = self.api_url
         self.client.content.base_url = content_base(self.api_url)
-        # Media only ever comes from Twilio's API host (or the configured one in tests).
-        self.media_hosts = TWILIO_MEDIA_HOSTS | {urlsplit(self.api_url).hostname or ""}
+        self.media_policy = media_policy or MediaPolicy()  # the composition root decides
 
     async def send(self, *, from_: str, to: str, body: str | None = None,
                    media_urls: list[str] | None = None, content_sid: str | None = None,
@@ -91,37 +92,29 @@ class TwilioApi:
             raise TransientError("Twilio answered without a message sid")
         return message.sid
 
-    def media_allowed(self, url: str) -> bool:
-        parts = urlsplit(url)
-        return parts.scheme in ("https", "http") and parts.hostname in self.media_hosts and (
-            parts.scheme == "https" or parts.hostname != "api.twilio.com")
-
     async def download(self, url: str, limit: int) -> tuple[bytes, str]:
-        """MediaUrl{N} with the account's Basic auth. Twilio answers with a redirect to its
-        CDN; httpx drops the credentials when the redirect leaves the host."""
-        if not self.media_allowed(url):
-            raise PermanentError(f"refusing to fetch media from {urlsplit(url).hostname}: "
-                                 "not a Twilio host")
-        chunks, total = [], 0
-        try:
-            async with self.http.stream("GET", url, auth=(self.account_sid, self.auth_token),
-                                        follow_redirects=True) as response:
-                if response.status_code >= 400:
-                    await response.aread()
-                    error = TransientError if response.status_code >= 500 else PermanentError
-                    raise error(f"media HTTP {response.status_code}", str(response.status_code))
-                declared = response.headers.get("content-length")
-                if declared and declared.isdigit() and int(declared) > limit:
-                    raise MediaTooLarge(int(declared))
-                async for chunk in response.aiter_bytes():
-                    total += len(chunk)
-                    if total > limit:
-                        raise MediaTooLarge(total)
-                    chunks.append(chunk)
-                ctype = response.headers.get("content-type", "")
-        except httpx.HTTPError as exc:
-            raise TransientError(f"media download failed: {exc!r}") from exc
-        return b"".join(chunks), ctype
+        """MediaUrl{N}: (bytes, content type). Redirects are followed here, at most
+        MAX_REDIRECTS, each hop checked against the media policy first. The account's Basic
+        auth goes with the first request only: the CDN URL Twilio redirects to is signed."""
+        auth: tuple[str, str] | None = (self.account_sid, self.auth_token)
+        for hop in range(MAX_REDIRECTS + 1):
+            refusal = self.media_policy.refusal(url)
+            if refusal:
+                what = "media redirect" if hop else "media URL"
+                raise PermanentError(f"{what} refused: {refusal}")
+            try:
+                async with self.http.stream("GET", url, auth=auth,
+                                            follow_redirects=False) as response:
+                    if not response.is_redirect:
+                        return await _read_media(response, limit)
+                    try:
+                        url = str(response.url.join(response.headers["location"]))
+                    except (httpx.InvalidURL, ValueError):
+                        raise PermanentError("media redirect to an invalid URL") from None
+                    auth = None
+            except httpx.HTTPError as exc:
+                raise TransientError(f"media download failed: {exc!r}") from exc
+        raise PermanentError(f"media URL refused: more than {MAX_REDIRECTS} redirects")
 
     async def content_templates(self) -> list[dict]:
         """Every Content template with its WhatsApp approval, following Twilio's paging."""
@@ -132,3 +125,19 @@ class TwilioApi:
         return [{"sid": i.sid, "friendly_name": i.friendly_name, "language": i.language,
                  "variables": i.variables or {}, "types": i.types or {},
                  "approval_requests": i.approval_requests or {}} for i in items]
+
+
+async def _read_media(response: httpx.Response, limit: int) -> tuple[bytes, str]:
+    if not 200 <= response.status_code < 300:
+        error = TransientError if response.status_code >= 500 else PermanentError
+        raise error(f"media HTTP {response.status_code}", str(response.status_code))
+    declared = response.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise MediaTooLarge(int(declared))
+    chunks, total = [], 0
+    async for chunk in response.aiter_bytes():
+        total += len(chunk)
+        if total > limit:
+            raise MediaTooLarge(total)
+        chunks.append(chunk)
+    return b"".join(chunks), response.headers.get("content-type", "")

@@ -24,7 +24,8 @@ class TwilioSender:
                 await progress.part_sent(await part())
 
     def _parts(self, ctx: OutboundContext) -> list:
-        to = f"whatsapp:{ctx.contact.address}"
+        # the id WhatsApp gave the sender (e.g. +521… for a Mexican mobile), else the address
+        to = f"whatsapp:{ctx.conversation.provider_thread_id or ctx.contact.address}"
         message = ctx.message
         common = {"from_": self.from_, "to": to, "status_callback": self.status_callback}
         if message.template_name:

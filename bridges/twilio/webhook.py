@@ -1,7 +1,10 @@
 """Twilio webhooks: inbound messages, status callbacks, and the signed media links.
 
-Signatures are checked with twilio's RequestValidator over the URL Twilio called, rebuilt
-from THREADLINE_PUBLIC_URL (behind a proxy the request's own URL differs) plus the query.
+Order of work: cap the body while reading it (413), content type, then the signature,
+checked with twilio's RequestValidator over the URL Twilio called, rebuilt from
+THREADLINE_PUBLIC_URL (behind a proxy the request's own URL differs) plus the query, then
+the form (400). Media are not downloaded here: allowed MediaUrls become pending
+attachments fetched by a `fetch_media:twilio` job; refused ones are noted in the body.
 """
 
 from __future__ import annotations
@@ -14,18 +17,24 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from twilio.request_validator import RequestValidator
 
+from bridges.http_body import BodyTooLarge, read_capped
 from bridges.twilio import media_links
 from bridges.twilio.api import TwilioApi
-from bridges.twilio.parse import FormError, TwilioMessage, parse_form, parse_inbound, parse_status
+from bridges.twilio.parse import (
+    FormError,
+    TwilioMessage,
+    form_of,
+    parse_inbound,
+    parse_pairs,
+    parse_status,
+    signed_params,
+)
 from bridges.whatsapp_common.media import (
-    MediaTooLarge,
     default_filename,
     download_failed_note,
     join_body,
-    limit_for,
-    too_large_note,
+    pending_attachment,
 )
-from core.delivery import DeliveryError
 from core.errors import InvalidInput
 from core.inbound import InboundMessage, InboundResult
 from core.model import Attachment, Channel, DeliveryStatus
@@ -35,6 +44,11 @@ log = logging.getLogger("threadline.twilio")
 
 SURFACE = "twilio"
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+# Twilio's webhooks are small form posts: Body up to 1600 characters (under 20 KB even
+# fully percent-encoded), at most 10 media URLs, a few dozen parameters. 256 KB leaves
+# room for parameters Twilio adds without notice, and it also bounds the work done before
+# the signature can be checked (Twilio signs the decoded parameters, so we parse first).
+MAX_BODY = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -60,27 +74,33 @@ class TwilioWebhook:
         return router
 
     async def _signed_form(self, request: Request) -> dict[str, str] | Response:
-        body = await request.body()
+        try:
+            body = await read_capped(request, MAX_BODY)
+        except BodyTooLarge as exc:
+            return _error(413, str(exc))
         ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if ctype != "application/x-www-form-urlencoded":
             # Checked before the signature: Twilio signs form parameters only.
             return _error(415 if ctype else 400, "content type must be "
                           f"application/x-www-form-urlencoded, got {ctype or 'none'}")
         try:
-            form = parse_form(body)
+            pairs, problem = parse_pairs(body), None
         except FormError as exc:
-            form = exc
+            pairs, problem = [], exc
         url = self.public_url + request.url.path
         if request.url.query:
             url += "?" + request.url.query
         signature = request.headers.get("x-twilio-signature", "")
-        params = form if isinstance(form, dict) else {}
+        params = signed_params(pairs)
         if not signature or not any(RequestValidator(t).validate(url, params, signature)
                                     for t in self.tokens):
             return _error(403, "missing or invalid X-Twilio-Signature")
-        if isinstance(form, FormError):
-            return _error(400, str(form))
-        return form
+        if problem is not None:
+            return _error(400, str(problem))
+        try:
+            return form_of(pairs)
+        except FormError as exc:
+            return _error(400, str(exc))
 
     async def inbound(self, request: Request):
         form = await self._signed_form(request)
@@ -131,28 +151,17 @@ class TwilioWebhook:
         return Response(data, media_type=_content_type_of(key))
 
     async def _store(self, number: TwilioNumber, parsed: TwilioMessage) -> InboundResult:
-        existing = await self.inbox.find_link(SURFACE, parsed.sid)
-        if existing is not None:
-            return InboundResult(existing.conversation_id, existing.message_id, duplicate=True)
         notes, attachments = [], []
         for i, ref in enumerate(parsed.media):
             filename = default_filename(ref.kind, f"{parsed.sid}-{i}", ref.content_type)
-            attachment = Attachment(filename, ref.content_type, 0)
-            attachments.append(attachment)
-            try:
-                data, ctype = await number.api.download(ref.ref, limit_for(ref.kind))
-            except MediaTooLarge as exc:
-                attachment.size = exc.size
-                notes.append(too_large_note(ref.kind, filename, exc.size))
+            refusal = number.api.media_policy.refusal(ref.ref)
+            if refusal is None:
+                attachments.append(pending_attachment(ref, filename, i, parsed.meta))
                 continue
-            except DeliveryError as exc:
-                log.warning("Twilio media %s not downloaded: %s", ref.ref, exc)
-                parsed.meta.setdefault("media_errors", []).append({"url": ref.ref,
-                                                                   "error": str(exc)})
-                notes.append(download_failed_note(ref.kind, filename, exc.text))
-                continue
-            attachment.size = len(data)
-            attachment.storage_key = await self.files.put(data, filename, ref.content_type)
+            log.warning("Twilio media of %s refused: %s", parsed.sid, refusal)
+            attachments.append(Attachment(filename, ref.content_type, 0))
+            parsed.meta.setdefault("media_errors", []).append({"index": i, "reason": refusal})
+            notes.append(download_failed_note(ref.kind, filename, f"media URL refused: {refusal}"))
         body = join_body(parsed.body, *notes)
         if parsed.context_id:
             quoted = await self.inbox.message_by_provider_id(SURFACE, parsed.context_id)

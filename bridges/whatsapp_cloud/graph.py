@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import httpx
 
@@ -87,6 +88,14 @@ class GraphClient:
         size = body.get("file_size")
         return MediaInfo(str(body["url"]), str(body.get("mime_type") or ""),
                          int(size) if str(size or "").isdigit() else None)
+
+    async def download_media(self, media_id: str, limit: int) -> tuple[bytes, str]:
+        """Both steps for a media id: (bytes, MIME type). MediaTooLarge when Meta announces
+        more than `limit` (nothing is fetched then) or the bytes pass it."""
+        info = await self.media_info(quote(media_id, safe=""))
+        if info.size is not None and info.size > limit:
+            raise MediaTooLarge(info.size)
+        return await self.download(info.url, limit), info.content_type
 
     async def download(self, url: str, limit: int) -> bytes:
         """Step two of Meta's download: the short-lived url, with the same bearer token.

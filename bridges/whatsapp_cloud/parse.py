@@ -1,7 +1,9 @@
 """Meta webhook JSON -> plain parsed items. No I/O: media are references, fetched later.
 
-Every message becomes something: types we do not render are kept as an "unsupported"
-body plus their raw payload in meta, never dropped (Meta adds types without notice).
+Total over any JSON: a field of the wrong type reads as absent (`pick`/`text`), so the
+only error is PayloadError for a body that is not a delivery at all (answered 400). Every
+message becomes something: types we do not render, or known types in a shape we cannot
+read, are kept as an "unsupported" body plus their raw payload in meta, never dropped.
 """
 
 from __future__ import annotations
@@ -12,9 +14,23 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from bridges.whatsapp_common.media import MediaRef, join_body
+from bridges.whatsapp_common.payload import (
+    MAX_BODY,
+    MAX_CODE,
+    MAX_ID,
+    MAX_NAME,
+    MAX_REASON,
+    TooDeep,
+    bounded,
+    bounded_id,
+    clean_tree,
+    pick,
+    text,
+)
 
 MEDIA_TYPES = ("image", "video", "audio", "voice", "document", "sticker")
 STATUS_VALUES = ("sent", "delivered", "read", "failed")
+MAX_SENDER = 64
 
 
 class PayloadError(ValueError):
@@ -63,7 +79,7 @@ class ParsedDelivery:
     ignored: list[str] = field(default_factory=list)  # change fields we do not handle
 
 
-def _list(value, path: str) -> list:
+def _objects(value, path: str) -> list[dict]:
     if value is None:
         return []
     if not isinstance(value, list):
@@ -87,183 +103,199 @@ def _synthetic_id(item: dict) -> str:
     return f"synthetic.{digest}"
 
 
+def load_delivery(body: bytes) -> ParsedDelivery:
+    """The raw (signed) body -> a delivery, or PayloadError with the reason."""
+    try:
+        data = clean_tree(json.loads(body))
+    except RecursionError:
+        raise PayloadError("the body is too deeply nested") from None
+    except TooDeep as exc:
+        raise PayloadError(str(exc)) from None
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise PayloadError(f"body is not valid JSON: {exc}") from None
+    return parse_delivery(data)
+
+
 def parse_delivery(data: object) -> ParsedDelivery:
     if not isinstance(data, dict):
         raise PayloadError("the body must be a JSON object")
     if data.get("object") != "whatsapp_business_account":
-        raise PayloadError("object must be 'whatsapp_business_account', "
-                           f"got {data.get('object')!r}")
+        got = bounded(repr(data.get("object")), 80)
+        raise PayloadError(f"object must be 'whatsapp_business_account', got {got}")
     out = ParsedDelivery()
-    for e, entry in enumerate(_list(data.get("entry"), "entry")):
-        for c, change in enumerate(_list(entry.get("changes"), f"entry[{e}].changes")):
+    for e, entry in enumerate(_objects(data.get("entry"), "entry")):
+        for c, change in enumerate(_objects(entry.get("changes"), f"entry[{e}].changes")):
             path = f"entry[{e}].changes[{c}]"
+            kind = change.get("field", "messages")
+            if kind != "messages":
+                out.ignored.append(bounded(str(kind), 80))
+                continue
             value = change.get("value")
             if not isinstance(value, dict):
                 raise PayloadError(f"{path}.value must be an object")
-            if change.get("field", "messages") != "messages":
-                out.ignored.append(str(change.get("field")))
-                continue
             _parse_value(value, path, out)
     return out
 
 
 def _parse_value(value: dict, path: str, out: ParsedDelivery) -> None:
-    metadata = value.get("metadata") or {}
-    phone_id = str(metadata.get("phone_number_id") or "") if isinstance(metadata, dict) else ""
+    phone_id = text(pick(value, "metadata", dict), "phone_number_id")
     names = {}
-    for contact in _list(value.get("contacts"), f"{path}.value.contacts"):
-        profile = contact.get("profile") if isinstance(contact.get("profile"), dict) else {}
-        names[str(contact.get("wa_id", ""))] = str(profile.get("name") or "")
-    messages = _list(value.get("messages"), f"{path}.value.messages")
-    statuses = _list(value.get("statuses"), f"{path}.value.statuses")
+    for contact in pick(value, "contacts", list, []):
+        if text(contact, "wa_id"):
+            names[text(contact, "wa_id")] = bounded(
+                text(pick(contact, "profile", dict), "name"), MAX_NAME)
+    messages = _objects(value.get("messages"), f"{path}.value.messages")
+    statuses = _objects(value.get("statuses"), f"{path}.value.statuses")
     if (messages or statuses) and not phone_id:
         raise PayloadError(f"{path}.value.metadata.phone_number_id is missing")
     for i, item in enumerate(messages):
-        sender = str(item.get("from") or (next(iter(names)) if len(names) == 1 else ""))
+        sender = text(item, "from") or (next(iter(names)) if len(names) == 1 else "")
+        sender = bounded(sender, MAX_SENDER)  # longer is no phone number; keeps logs sane
         if not sender:
             raise PayloadError(f"{path}.value.messages[{i}].from is missing")
-        wamid = str(item.get("id") or _synthetic_id(item))
+        wamid = bounded_id(text(item, "id") or _synthetic_id(item))
         at = _time(item.get("timestamp"))
-        kind = str(item.get("type") or "unknown")
-        if kind == "reaction" and isinstance(item.get("reaction"), dict):
-            reaction = item["reaction"]
-            if reaction.get("message_id"):
-                out.reactions.append(ParsedReaction(phone_id, wamid, sender,
-                                                    str(reaction["message_id"]),
-                                                    str(reaction.get("emoji") or ""), at))
-                continue
+        kind = text(item, "type") or "unknown"
+        reaction = pick(item, "reaction", dict)
+        if kind == "reaction" and text(reaction, "message_id"):
+            out.reactions.append(ParsedReaction(
+                phone_id, wamid, sender, bounded_id(text(reaction, "message_id")),
+                bounded(text(reaction, "emoji"), 32), at))
+            continue
         out.messages.append(_message(item, phone_id, wamid, sender, names.get(sender, ""), at,
                                      kind))
     for item in statuses:
-        errors = item.get("errors") if isinstance(item.get("errors"), list) else []
+        errors = pick(item, "errors", list, [])
         first = errors[0] if errors and isinstance(errors[0], dict) else {}
-        details = (first.get("error_data") or {}).get("details") if isinstance(
-            first.get("error_data"), dict) else None
+        details = text(pick(first, "error_data", dict), "details") or None
+        reason = join_body(text(first, "title") or text(first, "message"), details)
         out.statuses.append(ParsedStatus(
-            phone_id, str(item.get("id") or ""), str(item.get("status") or ""),
-            _time(item.get("timestamp")),
-            str(first["code"]) if first.get("code") is not None else None,
-            join_body(first.get("title") or first.get("message"), details) or None,
+            phone_id, bounded_id(text(item, "id")), text(item, "status"),
+            _time(item.get("timestamp")), bounded(text(first, "code"), MAX_CODE) or None,
+            bounded(reason, MAX_REASON) or None,
         ))
 
 
 def _message(item: dict, phone_id: str, wamid: str, sender: str, name: str, at: datetime,
              kind: str) -> ParsedMessage:
-    content = item.get(kind) if isinstance(item.get(kind), dict | list) else None
+    content = item.get(kind)
     meta: dict = {"type": kind}
-    context = item.get("context") if isinstance(item.get("context"), dict) else {}
+    context = pick(item, "context", dict, {})
     if context:
         meta["context"] = context
     for extra in ("referral", "errors"):
         if item.get(extra):
             meta[extra] = item[extra]
     msg = ParsedMessage(phone_id, wamid, sender, name, at, kind, "", None,
-                        str(context["id"]) if context.get("id") else None, meta)
-    render = _RENDERERS.get(kind)
-    if kind in MEDIA_TYPES and isinstance(content, dict) and content.get("id"):
+                        bounded_id(text(context, "id")) or None, meta)
+    shape, render = _RENDERERS.get(kind, (None, None))
+    media_id = text(content, "id")
+    if kind in MEDIA_TYPES and 0 < len(media_id) <= MAX_ID:
         voice = kind == "voice" or bool(content.get("voice"))
-        media_kind = "voice" if voice else kind
-        msg.media = MediaRef(media_kind, str(content["id"]),
-                             str(content.get("mime_type") or "application/octet-stream"),
-                             content.get("filename"), None)
-        meta["media_id"] = str(content["id"])
-        msg.body = str(content.get("caption") or "")
-    elif render is not None and content is not None:
+        msg.media = MediaRef("voice" if voice else kind, media_id,
+                             text(content, "mime_type") or "application/octet-stream",
+                             bounded(text(content, "filename"), MAX_NAME) or None, None)
+        meta["media_id"] = msg.media.ref
+        msg.body = text(content, "caption")
+    elif render is not None and isinstance(content, shape):
         msg.body = render(content)
     else:
-        meta["raw"] = {k: v for k, v in item.items() if k not in ("from", "id", "timestamp")}
-        msg.body = f"[unsupported WhatsApp message: {kind}]"
+        _keep_raw(msg, item)
+        msg.body = f"[unsupported WhatsApp message: {bounded(kind, 80)}]"
         title = _first_error_title(item)
         if title:
-            msg.body += f" ({title})"
+            msg.body += f" ({bounded(title, MAX_REASON)})"
+    if len(msg.body) > MAX_BODY:  # the whole text stays in meta["raw"]
+        _keep_raw(msg, item)
+        msg.body = bounded(msg.body, MAX_BODY) + "\n[message shortened: see its raw payload]"
     if not msg.body and msg.media is None:
-        msg.body = f"[empty WhatsApp {kind} message]"
+        msg.body = f"[empty WhatsApp {bounded(kind, 80)} message]"
     return msg
 
 
+def _keep_raw(msg: ParsedMessage, item: dict) -> None:
+    msg.meta["raw"] = {k: v for k, v in item.items() if k not in ("from", "id", "timestamp")}
+
+
 def _first_error_title(item: dict) -> str:
-    errors = item.get("errors")
-    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-        err = errors[0]
-        details = (err.get("error_data") or {}).get("details") if isinstance(
-            err.get("error_data"), dict) else None
-        return str(details or err.get("title") or err.get("message") or "")
-    return ""
+    errors = pick(item, "errors", list, [])
+    err = errors[0] if errors and isinstance(errors[0], dict) else {}
+    return (text(pick(err, "error_data", dict), "details") or text(err, "title")
+            or text(err, "message"))
 
 
 def _text(c: dict) -> str:
-    return str(c.get("body") or "")
+    return text(c, "body")
 
 
 def location_text(c: dict) -> str:
-    lat, lng = c.get("latitude"), c.get("longitude")
-    label = join_body(c.get("name"), c.get("address"))
-    link = f"https://maps.google.com/?q={lat},{lng}" if lat is not None and lng is not None else ""
-    return join_body("📍 Location" + (f": {label}" if label else ""), link,
-                     str(c["url"]) if c.get("url") else None)
+    lat, lng = text(c, "latitude"), text(c, "longitude")
+    label = join_body(text(c, "name"), text(c, "address"))
+    link = f"https://maps.google.com/?q={lat},{lng}" if lat and lng else ""
+    return join_body("📍 Location" + (f": {label}" if label else ""), link, text(c, "url"))
 
 
 def contacts_text(cards: list) -> str:
     lines = []
-    for card in cards if isinstance(cards, list) else []:
+    for card in cards:
         if not isinstance(card, dict):
             continue
-        name = card.get("name") if isinstance(card.get("name"), dict) else {}
-        title = name.get("formatted_name") or join_body(name.get("first_name"),
-                                                        name.get("last_name")) or "(no name)"
+        name = pick(card, "name", dict, {})
+        title = text(name, "formatted_name") or join_body(
+            text(name, "first_name"), text(name, "last_name")) or "(no name)"
         parts = [f"👤 {title}"]
-        org = card.get("org") if isinstance(card.get("org"), dict) else {}
-        if org.get("company"):
-            parts.append(f"   {org['company']}")
-        for phone in card.get("phones") or []:
-            if isinstance(phone, dict) and phone.get("phone"):
-                parts.append(f"   tel {phone['phone']}" + (f" ({phone['type']})"
-                                                           if phone.get("type") else ""))
-        for email in card.get("emails") or []:
-            if isinstance(email, dict) and email.get("email"):
-                parts.append(f"   email {email['email']}")
+        company = text(pick(card, "org", dict), "company")
+        if company:
+            parts.append(f"   {company}")
+        for phone in pick(card, "phones", list, []):
+            if text(phone, "phone"):
+                kind = text(phone, "type")
+                parts.append(f"   tel {text(phone, 'phone')}" + (f" ({kind})" if kind else ""))
+        for email in pick(card, "emails", list, []):
+            if text(email, "email"):
+                parts.append(f"   email {text(email, 'email')}")
         lines.append("\n".join(parts))
     return "Shared contact(s):\n" + "\n".join(lines) if lines else "[shared an empty contact]"
 
 
 def interactive_text(c: dict) -> str:
-    kind = c.get("type")
-    reply = c.get(kind) if isinstance(c.get(kind), dict) else {}
+    kind = text(c, "type")
+    reply = pick(c, kind, dict, {})
     if kind in ("button_reply", "list_reply"):
-        return join_body(str(reply.get("title") or reply.get("id") or ""),
-                         str(reply["description"]) if reply.get("description") else None)
+        return join_body(text(reply, "title") or text(reply, "id"), text(reply, "description"))
     if kind == "nfm_reply":  # WhatsApp Flows: the form's answers as JSON
-        return join_body(str(reply.get("body") or "Form submitted"),
-                         str(reply.get("response_json") or ""))
-    return f"[interactive reply: {kind}]"
+        return join_body(text(reply, "body") or "Form submitted", text(reply, "response_json"))
+    return f"[interactive reply: {bounded(kind, 80)}]"
 
 
 def button_text(c: dict) -> str:
-    return str(c.get("text") or c.get("payload") or "")
+    return text(c, "text") or text(c, "payload")
 
 
 def order_text(c: dict) -> str:
-    lines = ["🛒 Order" + (f" (catalog {c['catalog_id']})" if c.get("catalog_id") else "")]
-    for item in c.get("product_items") or []:
+    catalog = text(c, "catalog_id")
+    lines = ["🛒 Order" + (f" (catalog {catalog})" if catalog else "")]
+    for item in pick(c, "product_items", list, []):
         if isinstance(item, dict):
-            lines.append(f"• {item.get('quantity', 1)} × {item.get('product_retailer_id', '?')}"
-                         f" at {item.get('item_price', '?')} {item.get('currency', '')}".rstrip())
-    if c.get("text"):
-        lines.append(str(c["text"]))
+            lines.append(f"• {text(item, 'quantity', '1')} × "
+                         f"{text(item, 'product_retailer_id', '?')} at "
+                         f"{text(item, 'item_price', '?')} {text(item, 'currency')}".rstrip())
+    if text(c, "text"):
+        lines.append(text(c, "text"))
     return "\n".join(lines)
 
 
 def system_text(c: dict) -> str:
-    return "[WhatsApp] " + str(c.get("body") or c.get("type") or "system message")
+    return "[WhatsApp] " + (text(c, "body") or text(c, "type") or "system message")
 
 
+# type -> (the JSON shape it must have, renderer); another shape is kept as unsupported
 _RENDERERS = {
-    "text": _text,
-    "location": location_text,
-    "contacts": contacts_text,
-    "interactive": interactive_text,
-    "button": button_text,
-    "order": order_text,
-    "system": system_text,
+    "text": (dict, _text),
+    "location": (dict, location_text),
+    "contacts": (list, contacts_text),
+    "interactive": (dict, interactive_text),
+    "button": (dict, button_text),
+    "order": (dict, order_text),
+    "system": (dict, system_text),
 }
-

@@ -21,7 +21,8 @@ class CloudSender:
         """Send one queued message part by part (several attachments go as several
         WhatsApp messages), reporting each wamid to `progress` as soon as Meta accepts it;
         parts `progress.sent` lists already went out before a failure and are skipped."""
-        to = ctx.contact.address.lstrip("+")
+        # the id WhatsApp gave the sender (e.g. 521… for a Mexican mobile), else the address
+        to = (ctx.conversation.provider_thread_id or ctx.contact.address).lstrip("+")
         message = ctx.message
         context = {}
         reply_to = message.meta.get("reply_to") if isinstance(message.meta, dict) else None

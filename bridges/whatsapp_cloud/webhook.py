@@ -1,16 +1,18 @@
 """Meta webhook endpoint: verify, parse, hand every message and status to the core, then 200.
 
-Order of work for one delivery: check the signature over the raw bytes (403, nothing
-stored), parse (400 with a reason), then messages, reactions and statuses, each committed
-by the core. Only after all of them are stored do we answer 200; any failure answers 500
-so Meta redelivers, and dedupe (wamid; status monotonicity) makes the redelivery harmless.
+Order of work for one delivery: cap the body while reading it (413), check the signature
+over the raw bytes (403, nothing stored), parse (400 with a reason), then messages,
+reactions and statuses, each committed by the core. Media are not downloaded here: the
+message is stored with a pending attachment and the core queues a `fetch_media` job with
+it, so the ack never waits on Meta's media servers. Only after everything is stored do we
+answer 200; a failure to store answers 500 so Meta redelivers, and dedupe (wamid; status
+monotonicity) makes the redelivery harmless.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -18,26 +20,18 @@ from dataclasses import dataclass
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
+from bridges.http_body import BodyTooLarge, read_capped
 from bridges.whatsapp_cloud.graph import GraphClient
 from bridges.whatsapp_cloud.parse import (
     STATUS_VALUES,
     ParsedMessage,
     PayloadError,
-    parse_delivery,
+    load_delivery,
 )
-from bridges.whatsapp_common.media import (
-    MediaTooLarge,
-    default_filename,
-    download_failed_note,
-    join_body,
-    limit_for,
-    too_large_note,
-)
-from core.delivery import DeliveryError
+from bridges.whatsapp_common.media import default_filename, join_body, pending_attachment
 from core.errors import InvalidInput
 from core.inbound import InboundMessage, InboundResult
-from core.model import Attachment, Channel, DeliveryStatus
-from core.ports import FileStore
+from core.model import Channel, DeliveryStatus
 
 log = logging.getLogger("threadline.whatsapp_cloud")
 
@@ -49,9 +43,10 @@ QUOTE_CHARS = 120
 def valid_signature(secrets: Iterable[str], body: bytes, header: str | None) -> bool:
     if not header or not header.startswith("sha256="):
         return False
-    given = header.removeprefix("sha256=").strip().lower()
+    given = header.removeprefix("sha256=").strip().lower().encode()  # bytes: any header
     return any(
-        hmac.compare_digest(hmac.new(s.encode(), body, hashlib.sha256).hexdigest(), given)
+        hmac.compare_digest(hmac.new(s.encode(), body, hashlib.sha256).hexdigest().encode(),
+                            given)
         for s in secrets
     )
 
@@ -72,10 +67,9 @@ class CloudWebhook:
         verify_tokens: list[str],
         receive: Callable[[InboundMessage], Awaitable[InboundResult]],
         inbox,
-        files: FileStore,
     ) -> None:
         self.numbers, self.app_secrets, self.verify_tokens = numbers, app_secrets, verify_tokens
-        self.receive, self.inbox, self.files = receive, inbox, files
+        self.receive, self.inbox = receive, inbox
 
     # -- HTTP -------------------------------------------------------------------------
     def router(self) -> APIRouter:
@@ -95,7 +89,10 @@ class CloudWebhook:
                                  status_code=403)
 
     async def post(self, request: Request):
-        body = await request.body()
+        try:
+            body = await read_capped(request, MAX_BODY)
+        except BodyTooLarge as exc:
+            return _error(413, str(exc))
         if not valid_signature(self.app_secrets, body,
                                request.headers.get("x-hub-signature-256")):
             return _error(403, "missing or invalid X-Hub-Signature-256")
@@ -103,14 +100,8 @@ class CloudWebhook:
         if ctype != "application/json":
             return _error(415 if ctype else 400,
                           f"content type must be application/json, got {ctype or 'none'}")
-        if len(body) > MAX_BODY:
-            return _error(413, "body larger than 3 MB")
         try:
-            data = json.loads(body)
-        except (UnicodeDecodeError, ValueError) as exc:
-            return _error(400, f"body is not valid JSON: {exc}")
-        try:
-            delivery = parse_delivery(data)
+            delivery = load_delivery(body)
         except PayloadError as exc:
             return _error(400, str(exc))
         try:
@@ -170,14 +161,9 @@ class CloudWebhook:
     async def _message(self, number: CloudNumber, parsed: ParsedMessage) -> InboundResult:
         body, attachments = parsed.body, []
         if parsed.media is not None:
-            # A redelivery must not download again; text needs no check (the core dedupes).
-            existing = await self.inbox.find_link(SURFACE, parsed.wamid)
-            if existing is not None:
-                return InboundResult(existing.conversation_id, existing.message_id,
-                                     duplicate=True)
-            note, attachment = await self._media(number, parsed)
-            attachments = [attachment]
-            body = join_body(body, note)
+            ref = parsed.media
+            name = ref.filename or default_filename(ref.kind, ref.ref, ref.content_type)
+            attachments = [pending_attachment(ref, name, 0, parsed.meta)]
         if parsed.context_id:
             body = join_body(await self._quote(parsed.context_id), body)
         return await self.receive(InboundMessage(
@@ -194,30 +180,6 @@ class CloudWebhook:
         text = " ".join((quoted.body or "").split())
         text = text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 1] + "…"
         return f"> {text}" if text else None
-
-    async def _media(self, number: CloudNumber, parsed: ParsedMessage):
-        ref = parsed.media
-        assert ref is not None
-        limit = limit_for(ref.kind)
-        filename = ref.filename or default_filename(ref.kind, ref.ref, ref.content_type)
-        attachment = Attachment(filename, ref.content_type, 0, None)
-        try:
-            info = await number.graph.media_info(ref.ref)
-            attachment.content_type = info.content_type or ref.content_type
-            if info.size is not None and info.size > limit:
-                raise MediaTooLarge(info.size)
-            data = await number.graph.download(info.url, limit)
-        except MediaTooLarge as exc:
-            attachment.size = exc.size
-            parsed.meta["media_error"] = "too_large"
-            return too_large_note(ref.kind, filename, exc.size), attachment
-        except DeliveryError as exc:
-            log.warning("WhatsApp media %s of %s not downloaded: %s", ref.ref, parsed.wamid, exc)
-            parsed.meta["media_error"] = str(exc)
-            return download_failed_note(ref.kind, filename, exc.text), attachment
-        attachment.size = len(data)
-        attachment.storage_key = await self.files.put(data, filename, attachment.content_type)
-        return None, attachment
 
 
 def _error(status: int, reason: str) -> JSONResponse:

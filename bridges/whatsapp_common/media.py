@@ -1,10 +1,14 @@
-"""WhatsApp media rules shared by both providers: per-type size limits and the notes a
-thread shows when a file could not be kept (so staff in Slack know something was sent)."""
+"""WhatsApp media rules shared by both providers: per-type size limits, pending
+attachments (fetched after the webhook's ack) and the notes a thread shows when a file
+could not be kept (so staff in Slack know something was sent)."""
 
 from __future__ import annotations
 
 import mimetypes
 from dataclasses import dataclass
+
+from core.model import Attachment
+from core.usecases.media import PENDING_META
 
 MB = 1024 * 1024
 
@@ -73,3 +77,10 @@ class MediaRef:
 
 def join_body(*parts: str | None) -> str:
     return "\n".join(p for p in parts if p)
+
+
+def pending_attachment(ref: MediaRef, filename: str, index: int, meta: dict) -> Attachment:
+    """Attachment `index` of a message, to be fetched by a `fetch_media` job; the marker in
+    `meta` says so (with the provider's reference and WhatsApp's media type)."""
+    meta.setdefault(PENDING_META, []).append({"index": index, "ref": ref.ref, "kind": ref.kind})
+    return Attachment(filename, ref.content_type, ref.size or 0, pending_ref=ref.ref)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from zoneinfo import ZoneInfo
 
 from core.clock import Clock
@@ -14,6 +14,7 @@ from core.usecases.delivery import DeliveryUseCases, OutboundContext
 from core.usecases.directory import DirectoryUseCases
 from core.usecases.inbound import InboundUseCases
 from core.usecases.links import LinkUseCases
+from core.usecases.media import MediaUseCases, PendingMedia
 from core.usecases.outbound import OutboundUseCases
 from core.usecases.queries import ConversationDetails, ConversationSummary, QueryUseCases
 from core.usecases.reactions import ReactionUseCases
@@ -28,6 +29,7 @@ __all__ = [
     "Inbox",
     "InboxContext",
     "OutboundContext",
+    "PendingMedia",
     "StaffOutcome",
 ]
 
@@ -41,6 +43,7 @@ class Inbox(
     DirectoryUseCases,
     DeliveryUseCases,
     LinkUseCases,
+    MediaUseCases,
     UndoSendUseCases,
     ReactionUseCases,
     StaffMessageUseCases,
@@ -54,5 +57,7 @@ class Inbox(
         accounts: Mapping[str, Account],
         timezone: ZoneInfo,
         frontends: tuple[str, ...] = (),
+        can_send: Callable[[str], bool] | None = None,
     ) -> None:
-        super().__init__(InboxContext(uow_factory, clock, dict(accounts), timezone, frontends))
+        super().__init__(InboxContext(uow_factory, clock, dict(accounts), timezone, frontends,
+                                      can_send))

@@ -3,13 +3,13 @@ transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from core.clock import Clock
 from core.effects import Effect, frontend_event
-from core.errors import NotFound, UnknownAccount
+from core.errors import AccountCannotSend, NotFound, UnknownAccount
 from core.model import Account, Activity, Actor, ActorType, Conversation, Message
 from core.permissions import Permission, require
 from core.ports import UnitOfWork, UnitOfWorkFactory
@@ -22,12 +22,22 @@ class InboxContext:
     accounts: Mapping[str, Account]
     timezone: ZoneInfo
     frontends: tuple[str, ...] = ()
+    # Whether a provider's sends can go out from here (its bridge is configured); None:
+    # assume they can (tests, tools). Replies to an account that cannot send are refused.
+    can_send: Callable[[str], bool] | None = None
 
     def account(self, account_id: str) -> Account:
         try:
             return self.accounts[account_id]
         except KeyError:
             raise UnknownAccount(account_id) from None
+
+    def sending_account(self, account_id: str) -> Account:
+        """The account, when its messages can be sent now."""
+        account = self.account(account_id)
+        if self.can_send is not None and not self.can_send(account.provider):
+            raise AccountCannotSend(account.id, account.provider)
+        return account
 
 
 class UseCaseBase:
@@ -46,8 +56,10 @@ class UseCaseBase:
             raise NotFound("conversation", conversation_id)
         return conv
 
-    async def _message(self, uow: UnitOfWork, message_id: int) -> Message:
-        msg = await uow.messages.get(message_id)
+    async def _message(self, uow: UnitOfWork, message_id: int, *, lock: bool = False
+                       ) -> Message:
+        """`lock`: the use case changes the message; concurrent changers wait their turn."""
+        msg = await uow.messages.get(message_id, for_update=lock)
         if msg is None:
             raise NotFound("message", message_id)
         return msg

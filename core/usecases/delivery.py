@@ -8,6 +8,8 @@ from core.errors import NotFound
 from core.model import Account, Contact, Conversation, DeliveryStatus, Message, Template
 from core.usecases.base import UseCaseBase
 
+SENDING = "sending_since"  # meta: an attempt to send began at this time, outcome not known
+
 
 @dataclass(frozen=True)
 class OutboundContext:
@@ -19,6 +21,10 @@ class OutboundContext:
     # Provider ids of the conversation's earlier messages on this account's surface, oldest
     # first: email's In-Reply-To / References.
     thread_ids: list[str]
+    attempt: int = 0  # the number of this send attempt (0: not begun through begin_send)
+    # An earlier attempt began and its outcome is unknown (the worker stopped during it):
+    # the provider may have the message already.
+    unsure: bool = False
 
     @property
     def still_queued(self) -> bool:
@@ -30,19 +36,48 @@ class DeliveryUseCases(UseCaseBase):
     async def outbound_context(self, message_id: int) -> OutboundContext:
         async with self.ctx.uow_factory() as uow:
             message = await self._message(uow, message_id)
-            conv = await self._conversation(uow, message.conversation_id)
-            contact = await uow.contacts.get(conv.contact_id)
-            if contact is None:  # pragma: no cover - a foreign key guarantees it
-                raise NotFound("contact", conv.contact_id)
-            account = self.ctx.account(conv.account)
-            template = None
-            if message.template_name:
-                template = await uow.templates.find(
-                    message.template_name, conv.channel, conv.account
-                )
-            links = await uow.links.for_conversation(conv.id, account.provider)
-            thread_ids = [link.external_id for link in links if link.message_id != message.id]
-        return OutboundContext(message, conv, contact, account, template, thread_ids)
+            return await self._context(uow, message)
+
+    async def begin_send(self, message_id: int) -> OutboundContext | None:
+        """Record, before the provider is called, that an attempt to send starts: once
+        begun, the reply can no longer be withdrawn or edited, and a later attempt knows
+        whether an earlier one may have reached the provider. None: nothing to send
+        (withdrawn, made a note, already sent)."""
+        async with self.ctx.uow_factory() as uow:
+            message = await self._message(uow, message_id, lock=True)
+            if not message.leaves_inbox or message.delivery_status is not DeliveryStatus.QUEUED:
+                return None
+            unsure = SENDING in message.meta
+            attempt = int(message.meta.get("send_attempts", 0)) + 1
+            message.meta = {**message.meta, "send_attempts": attempt,
+                            SENDING: self.clock.now().isoformat()}
+            await uow.messages.save(message)
+            context = await self._context(uow, message, attempt=attempt, unsure=unsure)
+            await uow.commit()
+        return context
+
+    async def send_attempt_failed(self, message_id: int) -> None:
+        """The provider answered with an error: that attempt did not send the message."""
+        async with self.ctx.uow_factory() as uow:
+            message = await self._message(uow, message_id, lock=True)
+            if SENDING in message.meta:
+                message.meta = {k: v for k, v in message.meta.items() if k != SENDING}
+                await uow.messages.save(message)
+                await uow.commit()
+
+    async def _context(self, uow, message: Message, **extra) -> OutboundContext:
+        conv = await self._conversation(uow, message.conversation_id)
+        contact = await uow.contacts.get(conv.contact_id)
+        if contact is None:  # pragma: no cover - a foreign key guarantees it
+            raise NotFound("contact", conv.contact_id)
+        account = self.ctx.account(conv.account)
+        template = None
+        if message.template_name:
+            template = await uow.templates.find(message.template_name, conv.channel,
+                                                conv.account)
+        links = await uow.links.for_conversation(conv.id, account.provider)
+        thread_ids = [link.external_id for link in links if link.message_id != message.id]
+        return OutboundContext(message, conv, contact, account, template, thread_ids, **extra)
 
     async def load_sync_state(self, account: str, key: str) -> dict | None:
         async with self.ctx.uow_factory() as uow:

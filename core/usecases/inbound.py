@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from core.addresses import normalize_address
+from core.addresses import InboundAddress, inbound_address
+from core.effects import fetch_media
 from core.errors import InvalidInput
 from core.inbound import InboundMessage, InboundResult
-from core.model import Actor, Contact, Conversation, Direction, Message, MessageKind, Status
+from core.model import (
+    Actor,
+    Channel,
+    Contact,
+    Conversation,
+    Direction,
+    Message,
+    MessageKind,
+    Status,
+)
 from core.ports import Link, UnitOfWork
 from core.rules import on_customer_message
 from core.subjects import base_subject, is_reply_subject
@@ -17,6 +27,7 @@ from core.usecases.base import UseCaseBase
 # is usually answering the last reply); after this long it starts a fresh conversation.
 REOPEN_RESOLVED_WITHIN = timedelta(days=7)
 SUBJECT_FALLBACK_WITHIN = timedelta(days=30)
+MAX_CHAT_ID = 200  # the conversations.provider_thread_id column
 
 
 def thread_surface(provider: str) -> str:
@@ -25,6 +36,10 @@ def thread_surface(provider: str) -> str:
 
 def _aware(at: datetime) -> datetime:
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def contact_lock(channel: Channel, address: str) -> str:
+    return f"contact:{channel.value}:{address}"
 
 
 class InboundUseCases(UseCaseBase):
@@ -36,13 +51,23 @@ class InboundUseCases(UseCaseBase):
             )
         if not (msg.provider_message_id or "").strip():
             raise InvalidInput("an inbound message needs its provider message id")
-        address = normalize_address(msg.channel, msg.sender)
+        address = inbound_address(msg.channel, msg.sender)
         at = _aware(msg.received_at)
 
         async with self.ctx.uow_factory() as uow:
+            # One person's deliveries take turns from here to commit: two first messages
+            # at once would otherwise both find no contact (a unique violation) or no open
+            # conversation (two opened). Sorted, so two holders never wait on each other.
+            for key in sorted({contact_lock(msg.channel, a) for a in address.all}):
+                await uow.lock(key)
             contact = await self._contact(uow, msg, address)
             conv, created = await self._thread(uow, msg, contact, at)
             reopened = False
+            chat = msg.sender.strip()
+            if msg.channel is Channel.WHATSAPP and len(chat) <= MAX_CHAT_ID:
+                # The chat as the provider names it (wa_id), which the E.164 address may
+                # not be (Mexico's 521, Brazil's missing ninth digit): replies go there.
+                conv.provider_thread_id = chat
             if created:
                 conv.last_customer_message_at = at
                 conv.last_activity_at = at
@@ -83,6 +108,13 @@ class InboundUseCases(UseCaseBase):
             elif reopened:
                 await self._notify(uow, "conversation_changed", conv.id, action="reopened")
             await self._notify(uow, "message_added", conv.id, message_id=message.id)
+            # Files the bridge could not fetch inside the webhook's ack: queued with the
+            # message, so a crash after the 200 cannot lose them.
+            await self._emit(uow, [
+                fetch_media(msg.provider, conv.id, message.id, i)
+                for i, attachment in enumerate(message.attachments)
+                if attachment.pending_ref is not None
+            ])
             await uow.commit()
         return InboundResult(conv.id, message.id, False, created, reopened)
 
@@ -93,14 +125,50 @@ class InboundUseCases(UseCaseBase):
             raise InvalidInput("duplicate message vanished during dedupe")
         return InboundResult(link.conversation_id, link.message_id, duplicate=True)
 
-    async def _contact(self, uow: UnitOfWork, msg: InboundMessage, address: str) -> Contact:
-        contact = await uow.contacts.by_address(msg.channel, address)
+    async def _contact(
+        self, uow: UnitOfWork, msg: InboundMessage, address: InboundAddress
+    ) -> Contact:
+        """Find or create the sender's contact; contacts stored under an alias of the
+        address are the same person: the first found takes the address, others merge."""
+        contact = await uow.contacts.by_address(msg.channel, address.address)
+        for alias in address.aliases:
+            found = await uow.contacts.by_address(msg.channel, alias)
+            if found is None:
+                continue
+            if contact is None:
+                previous, found.address = found.address, address.address
+                await uow.contacts.save(found)
+                await self._audit(uow, None, "contact_readdressed", Actor.system(),
+                                  contact_id=found.id, previous=previous, address=found.address)
+                contact = found
+            else:
+                await self._merge(uow, found, contact)
         if contact is None:
-            return await uow.contacts.add(Contact(msg.channel, address, msg.sender_name or ""))
+            return await uow.contacts.add(
+                Contact(msg.channel, address.address, msg.sender_name or "")
+            )
         if msg.sender_name and not contact.name:
             contact.name = msg.sender_name
             await uow.contacts.save(contact)
         return contact
+
+    async def _merge(self, uow: UnitOfWork, duplicate: Contact, kept: Contact) -> None:
+        """Everything of `duplicate` moves to `kept`, in the caller's transaction; what
+        `kept` already has (name, customer) wins, so a merge never overwrites a choice."""
+        assert duplicate.id is not None and kept.id is not None
+        moved = await uow.conversations.reassign_contact(duplicate.id, kept.id)
+        kept.name = kept.name or duplicate.name
+        if kept.customer_id is None:
+            kept.customer_id = duplicate.customer_id
+        await uow.contacts.merge(duplicate.id, kept)
+        detail = {"from_contact": duplicate.id, "from_address": duplicate.address,
+                  "into_contact": kept.id, "into_address": kept.address,
+                  "from_customer": duplicate.customer_id}
+        for conv_id in moved:
+            await self._audit(uow, conv_id, "contact_merged", Actor.system(), **detail)
+            await self._notify(uow, "conversation_changed", conv_id, action="contact_merged")
+        if not moved:
+            await self._audit(uow, None, "contact_merged", Actor.system(), **detail)
 
     async def _thread(
         self, uow: UnitOfWork, msg: InboundMessage, contact: Contact, at: datetime

@@ -30,6 +30,7 @@ from core.reply_policy import HoldReason
 from core.rules import next_delivery_status, on_staff_reply, require_free_form_allowed
 from core.templates import missing_values, render
 from core.usecases.base import UseCaseBase
+from core.usecases.inbound import contact_lock
 
 
 class OutboundUseCases(UseCaseBase):
@@ -134,6 +135,9 @@ class OutboundUseCases(UseCaseBase):
             raise InvalidInput("a new conversation needs a message body or a template")
         now = self.clock.now()
         async with self.ctx.uow_factory() as uow:
+            # the same lock inbound takes: a customer writing in at this moment cannot
+            # create the same contact twice
+            await uow.lock(contact_lock(account.channel, address))
             contact = await uow.contacts.by_address(account.channel, address)
             if contact is None:
                 contact = await uow.contacts.add(Contact(account.channel, address, recipient_name))
@@ -169,7 +173,7 @@ class OutboundUseCases(UseCaseBase):
     ) -> bool:
         """Apply a delivery report. Returns False when it changes nothing (late or repeated)."""
         async with self.ctx.uow_factory() as uow:
-            message = await self._message(uow, message_id)
+            message = await self._message(uow, message_id, lock=True)
             changed = await self._apply_delivery(uow, message, status, error_code, error_text)
             await uow.commit()
         return changed
@@ -191,7 +195,7 @@ class OutboundUseCases(UseCaseBase):
                 await uow.early_reports.add(report, self.clock.now())
                 await uow.commit()
                 return False
-            message = await self._message(uow, link.message_id)
+            message = await self._message(uow, link.message_id, lock=True)
             changed = await self._apply_delivery(uow, message, status, error_code, error_text)
             await uow.commit()
         return changed
@@ -200,7 +204,7 @@ class OutboundUseCases(UseCaseBase):
         """One part of a multi-part send went out: remember it, so a retry after a failure
         on a later part continues from there instead of sending this one again."""
         async with self.ctx.uow_factory() as uow:
-            message = await self._message(uow, message_id)
+            message = await self._message(uow, message_id, lock=True)
             if await uow.links.claim(
                 Link(surface, provider_id, message.conversation_id, message.id)
             ):
@@ -215,13 +219,20 @@ class OutboundUseCases(UseCaseBase):
         surface: str,
         provider_message_id: str,
         extra_ids: tuple[str, ...] = (),
+        maybe_twice: bool = False,
     ) -> None:
         """Record the provider's ids for a sent message (status reports and echo
         suppression). `extra_ids`: the further parts when one message went out as several
-        (e.g. WhatsApp carries one attachment per message)."""
+        (e.g. WhatsApp carries one attachment per message). `maybe_twice`: an earlier
+        attempt may also have reached the customer and the provider cannot tell us."""
         async with self.ctx.uow_factory() as uow:
-            message = await self._message(uow, message_id)
-            await self._apply_delivery(uow, message, DeliveryStatus.SENT, None, None)
+            message = await self._message(uow, message_id, lock=True)
+            meta = {k: v for k, v in message.meta.items() if k != "sending_since"}
+            if maybe_twice:
+                meta["maybe_sent_twice"] = True
+            message.meta = meta
+            await self._apply_delivery(uow, message, DeliveryStatus.SENT, None, None,
+                                       force_save=True)
             for provider_id in (provider_message_id, *extra_ids):
                 await uow.links.claim(
                     Link(surface, provider_id, message.conversation_id, message.id)
@@ -250,9 +261,12 @@ class OutboundUseCases(UseCaseBase):
         status: DeliveryStatus,
         error_code: str | None,
         error_text: str | None,
+        force_save: bool = False,
     ) -> bool:
         new = next_delivery_status(message.delivery_status, status)
         if new is None:
+            if force_save:
+                await uow.messages.save(message)
             return False
         message.delivery_status = new
         if new is DeliveryStatus.FAILED:
@@ -310,7 +324,7 @@ class OutboundUseCases(UseCaseBase):
         before = conv.status
         on_staff_reply(conv, now)
         await uow.conversations.save(conv)
-        provider = self.ctx.account(conv.account).provider
+        provider = self.ctx.sending_account(conv.account).provider
         await self._emit(uow, [send_message(provider, conv.id, message.id, delay)])
         await self._notify(uow, "message_added", conv.id, message_id=message.id)
         if before is not conv.status and before is Status.OPEN:

@@ -94,6 +94,25 @@ class QueryUseCases(UseCaseBase):
                 raise NotFound("customer", customer_id)
             return customer, await uow.conversations.for_customer(customer_id)
 
+    async def known_provider_ids(self, surface_or_provider: str, ids: list[str]) -> set[str]:
+        """Which of these provider message ids are stored already: the link lookup inbound
+        dedupe relies on, read-only, so a bridge can skip mail it would only store twice."""
+        wanted = list(dict.fromkeys(i for i in ids if i))
+        known: set[str] = set()
+        if not wanted:
+            return known
+        async with self.ctx.uow_factory() as uow:
+            # One IN query answers the usual case (all new). find_any returns the first id,
+            # in the order given, that has a link: the ids before it have none.
+            first = await uow.links.find_any(surface_or_provider, wanted)
+            if first is None:
+                return known
+            known.add(first.external_id)
+            for external_id in wanted[wanted.index(first.external_id) + 1:]:
+                if await uow.links.find(surface_or_provider, external_id) is not None:
+                    known.add(external_id)
+        return known
+
     async def metrics(self, start: datetime, end: datetime) -> Metrics:
         if start.tzinfo is None or end.tzinfo is None:
             raise InvalidInput("a metrics range needs time-zone-aware dates")

@@ -33,7 +33,7 @@ class ReactionUseCases(UseCaseBase):
             link = await uow.links.find(surface, target_provider_message_id)
             if link is None or link.message_id is None:
                 return False
-            message = await self._message(uow, link.message_id)
+            message = await self._message(uow, link.message_id, lock=True)
             reactions = dict(message.meta.get("reactions") or {})
             stamps = dict(message.meta.get("reactions_at") or {})
             if stamps.get(actor, "") > when:  # ISO strings of aware UTC times sort in time

@@ -71,7 +71,7 @@ class StaffMessageUseCases(UseCaseBase):
         """Staff edited a message they wrote in the thread. An edit can turn a queued reply
         into a note, never a note into a reply; a reply that already left stays as sent."""
         async with self.ctx.uow_factory() as uow:
-            message = await self._message(uow, message_id)
+            message = await self._message(uow, message_id, lock=True)
             conv = await self._conversation(uow, message.conversation_id)
             mode = self.ctx.account(conv.account).thread_replies
             decision = decide(text, mode, self._recorded(message))
@@ -113,7 +113,9 @@ class StaffMessageUseCases(UseCaseBase):
         if recorded is Recorded.SENT_REPLY:
             raise TooLateToChange(message_id, "was already sent")
         async with self.ctx.uow_factory() as uow:
-            message = await self._message(uow, message_id)
+            message = await self._message(uow, message_id, lock=True)
+            if message.meta.get("deleted"):
+                return message  # deleted before: nothing changes
             message.meta = {**message.meta, "deleted": True}
             await uow.messages.save(message)
             await self._audit(uow, message.conversation_id, "note_deleted", actor,
@@ -128,7 +130,7 @@ class StaffMessageUseCases(UseCaseBase):
         """"Send to customer (anyway)": a message the policy held back goes out after all,
         with the undo window, because a person asked for it explicitly."""
         async with self.ctx.uow_factory() as uow:
-            message = await self._message(uow, message_id)
+            message = await self._message(uow, message_id, lock=True)
             if held_reason(message) is None:
                 raise InvalidInput("only a message held back from the customer can be sent "
                                    "this way; notes stay private")
@@ -147,7 +149,7 @@ class StaffMessageUseCases(UseCaseBase):
             before = conv.status
             on_staff_reply(conv, now)
             await uow.conversations.save(conv)
-            provider = self.ctx.account(conv.account).provider
+            provider = self.ctx.sending_account(conv.account).provider
             await self._emit(uow, [send_message(provider, conv.id, message.id, delay)])
             await self._audit(uow, conv.id, "held_message_sent", actor, message_id=message.id)
             await self._notify(uow, "message_changed", conv.id, message_id=message.id)
@@ -156,11 +158,34 @@ class StaffMessageUseCases(UseCaseBase):
             await uow.commit()
         return message
 
+    async def retry_failed_send(self, message_id: int, actor: Actor) -> Message:
+        """Staff asked to send a reply the provider refused or gave up on once more."""
+        async with self.ctx.uow_factory() as uow:
+            message = await self._message(uow, message_id, lock=True)
+            if not message.leaves_inbox or message.delivery_status is not DeliveryStatus.FAILED:
+                raise InvalidInput("only a reply that failed can be sent again")
+            conv = await self._conversation(uow, message.conversation_id)
+            if not message.template_name:  # templates may go outside the WhatsApp window
+                require_free_form_allowed(conv, self.clock.now())
+            provider = self.ctx.sending_account(conv.account).provider
+            message.delivery_status, message.error_code, message.error_text = (
+                DeliveryStatus.QUEUED, None, None)
+            retries = int(message.meta.get("retried", 0)) + 1
+            message.meta = {**{k: v for k, v in message.meta.items()
+                               if k not in ("sending_since", "send_at")}, "retried": retries}
+            await uow.messages.save(message)
+            await self._emit(uow, [send_message(provider, conv.id, message.id, timedelta(0))])
+            await self._audit(uow, conv.id, "send_retried", actor, message_id=message.id)
+            await self._notify(uow, "message_changed", conv.id, message_id=message.id)
+            await uow.commit()
+        return message
+
     def _recorded(self, message: Message) -> Recorded:
         if message.kind is not MessageKind.MESSAGE:
             return Recorded.HELD if held_reason(message) is not None else Recorded.NOTE
         send_at = message.meta.get("send_at")
         if (message.delivery_status is DeliveryStatus.QUEUED and send_at
+                and "sending_since" not in message.meta
                 and datetime.fromisoformat(send_at) - CHANGE_MARGIN > self.clock.now()):
             return Recorded.QUEUED_REPLY
         return Recorded.SENT_REPLY

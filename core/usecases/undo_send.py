@@ -73,9 +73,11 @@ class UndoSendUseCases(UseCaseBase):
             await self._changed(uow, conv, "reply_unwound", Actor.system())
 
     async def _changeable(self, uow: UnitOfWork, message_id: int) -> Message:
-        message = await self._message(uow, message_id)
+        message = await self._message(uow, message_id, lock=True)
         if not message.leaves_inbox or message.delivery_status is not DeliveryStatus.QUEUED:
             raise TooLateToChange(message_id, "is not a queued reply")
+        if "sending_since" in message.meta:
+            raise TooLateToChange(message_id, "is being sent")
         send_at = message.meta.get("send_at")
         if not send_at or datetime.fromisoformat(send_at) - CHANGE_MARGIN <= self.clock.now():
             raise TooLateToChange(message_id, "is already on its way")

@@ -181,6 +181,17 @@ class SqlConversationRepository(Repository):
         stmt = self.select_with_tags().where(_c.customer_id == customer_id).order_by(_c.id.desc())
         return await self._many(stmt)
 
+    async def reassign_contact(self, from_contact_id: int, to_contact_id: int) -> list[int]:
+        stmt = (
+            update(conversations)
+            .where(_c.contact_id == from_contact_id)
+            .values(contact_id=to_contact_id)
+            .returning(_c.id)
+        )
+        # _known_values keeps the old contact on purpose: save() of a conversation loaded
+        # before the move then leaves contact_id alone instead of writing the old one back.
+        return sorted((await self.conn.execute(stmt)).scalars())
+
     # -- helpers ---------------------------------------------------------------------
 
     def select_with_tags(self) -> Select:

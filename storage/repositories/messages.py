@@ -88,8 +88,11 @@ class SqlMessageRepository(Repository):
         message.id = result.inserted_primary_key[0]
         return message
 
-    async def get(self, message_id: int) -> Message | None:
-        row = (await self.conn.execute(select(*_COLUMNS).where(_m.id == message_id))).first()
+    async def get(self, message_id: int, *, for_update: bool = False) -> Message | None:
+        query = select(*_COLUMNS).where(_m.id == message_id)
+        if for_update:  # PostgreSQL row lock; SQLite's BEGIN IMMEDIATE already serialises
+            query = query.with_for_update()
+        row = (await self.conn.execute(query)).first()
         return message_from_row(row) if row else None
 
     async def save(self, message: Message) -> None:

@@ -8,9 +8,17 @@ from datetime import UTC, datetime
 from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Row
 
-from core.model import Agent, Channel, Contact, Customer, Role, Team
+from core.model import ActorType, Agent, Channel, Contact, Customer, Role, Team
 from storage.repositories._base import Repository
-from storage.tables import agents, contacts, customers, team_members, teams
+from storage.tables import (
+    agents,
+    contacts,
+    conversations,
+    customers,
+    messages,
+    team_members,
+    teams,
+)
 
 
 def _utcnow() -> datetime:
@@ -70,6 +78,26 @@ class SqlContactRepository(Repository):
         await self.conn.execute(
             update(contacts).where(contacts.c.id == contact.id).values(contact_values(contact))
         )
+
+    async def merge(self, duplicate_id: int, kept: Contact) -> None:
+        if kept.id is None or kept.id == duplicate_id:
+            raise ValueError("merge() needs two different stored contacts")
+        m = messages.c
+        # The duplicate's messages are in its conversations, now `kept`'s: searching only
+        # those uses the conversation index instead of scanning every message.
+        await self.conn.execute(
+            update(messages)
+            .where(
+                m.conversation_id.in_(
+                    select(conversations.c.id).where(conversations.c.contact_id == kept.id)
+                ),
+                m.author_type == ActorType.CONTACT.value,
+                m.author_id == str(duplicate_id),
+            )
+            .values(author_id=str(kept.id))
+        )
+        await self.save(kept)
+        await self.conn.execute(delete(contacts).where(contacts.c.id == duplicate_id))
 
 
 # -- customers --------------------------------------------------------------------------

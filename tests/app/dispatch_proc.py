@@ -4,7 +4,10 @@
 
 Handles kind "test:ev": appends "<row id> <order_key> <seq> <worker>" to OUT_FILE (one
 O_APPEND write per line, so lines from several processes never interleave). A row whose
-payload has "slow" writes "started <id>" to OUT_FILE.started and then hangs.
+payload has "slow" writes "started <id> <worker>" to OUT_FILE.started and then hangs; with
+"sleep": N it does the same, sleeps N seconds and then finishes normally; with "poison"
+it writes the started line and SIGKILLs its own process (like the OOM killer would).
+Permanent failures append "failed <id> <error>" to OUT_FILE.failed.
 Exits when no row is pending or processing.
 """
 
@@ -13,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import signal
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -21,16 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from storage.engine import create_engine  # noqa: E402
 from storage.outbox_store import OutboxStore  # noqa: E402
+from tests.process_output import append  # noqa: E402
 from threadline.dispatcher import Dispatcher  # noqa: E402
 from threadline.runtime import SystemClock  # noqa: E402
-
-
-def append(path: str, line: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, line.encode())
-    finally:
-        os.close(fd)
 
 
 async def main(url: str, worker: str, out: str, lease: float) -> None:
@@ -38,14 +35,20 @@ async def main(url: str, worker: str, out: str, lease: float) -> None:
     store = OutboxStore(engine)
 
     async def handler(row) -> None:
+        if row.payload.get("slow") or row.payload.get("sleep") or row.payload.get("poison"):
+            append(out + ".started", f"started {row.id} {worker}\n")
+        if row.payload.get("poison"):
+            os.kill(os.getpid(), signal.SIGKILL)
         if row.payload.get("slow"):
-            append(out + ".started", f"started {row.id}\n")
             await asyncio.sleep(3600)
-        await asyncio.sleep(random.uniform(0, 0.005))
+        await asyncio.sleep(row.payload.get("sleep") or random.uniform(0, 0.005))
         append(out, f"{row.id} {row.order_key} {row.payload['seq']} {worker}\n")
 
-    d = Dispatcher(store, SystemClock(), worker, {"test:ev": handler},
-                   lease=timedelta(seconds=lease), batch=4)
+    async def on_failure(row, error) -> None:
+        append(out + ".failed", f"failed {row.id} {error.text}\n")
+
+    d = Dispatcher(store, SystemClock(), worker, lease=timedelta(seconds=lease), batch=4)
+    d.register("test:ev", handler, on_failure)
     try:
         while True:
             if await d.run_once():

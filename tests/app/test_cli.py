@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -171,3 +172,78 @@ def test_templates_list_and_sync_without_whatsapp(cli_db, tmp_path, clean_env):
     assert listed.exit_code == 0 and "thanks" in listed.output and "name" in listed.output
     synced = invoke("templates", "sync")
     assert synced.exit_code == 0 and "no WhatsApp account" in synced.output
+
+
+# -- outbox retry ---------------------------------------------------------------------------
+
+
+def seed_failed_rows(url: str, kinds: list[str]) -> list[int]:
+    """One failed outbox row per kind (own order keys), with "boom <kind>" as last error."""
+    from core.effects import Effect
+    from storage.engine import create_engine
+    from storage.outbox_store import OutboxStore
+    from storage.uow import SqlUnitOfWorkFactory
+
+    async def main() -> list[int]:
+        engine = create_engine(url)
+        try:
+            async with SqlUnitOfWorkFactory(engine)() as uow:
+                for n, kind in enumerate(kinds):
+                    await uow.outbox.add(Effect(kind, f"cli:{n}"), T0)
+                await uow.commit()
+            store = OutboxStore(engine)
+            rows = await store.claim(kinds, "w1", T0, timedelta(minutes=1), 100)
+            for row in rows:
+                await store.fail(row.id, "w1", f"boom {row.kind}", T0)
+            return [row.id for row in rows]
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+def outbox_statuses(url: str) -> dict[int, str]:
+    from storage.engine import create_engine
+    from storage.outbox_store import OutboxStore
+
+    async def main() -> dict[int, str]:
+        engine = create_engine(url)
+        try:
+            return {r["id"]: r["status"] for r in await OutboxStore(engine).rows(limit=1000)}
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+def test_outbox_retry_by_id(cli_db):
+    card, email = seed_failed_rows(cli_db, ["slack:card", "send:email"])
+    result = invoke("outbox", "retry", "--id", str(email))
+    assert result.exit_code == 0, result.output
+    assert "1 failed row(s) sent back to pending" in result.output
+    assert "boom send:email" in result.output and "boom slack:card" not in result.output
+    assert outbox_statuses(cli_db) == {card: "failed", email: "pending"}
+
+
+def test_outbox_retry_by_kind_prefix_and_exact_kind(cli_db):
+    card, msg, email = seed_failed_rows(cli_db, ["slack:card", "slack:message", "send:email"])
+    exact = invoke("outbox", "retry", "--kind", "slack:message")
+    assert exact.exit_code == 0 and "1 failed row(s)" in exact.output, exact.output
+    assert outbox_statuses(cli_db) == {card: "failed", msg: "pending", email: "failed"}
+    target = invoke("outbox", "retry", "--kind", "slack:")
+    assert target.exit_code == 0 and "1 failed row(s)" in target.output, target.output
+    assert "boom slack:card" in target.output
+    every = invoke("outbox", "retry")
+    assert every.exit_code == 0 and "1 failed row(s)" in every.output
+    assert set(outbox_statuses(cli_db).values()) == {"pending"}
+
+
+def test_outbox_retry_nothing_matched_exits_1(cli_db):
+    [card] = seed_failed_rows(cli_db, ["slack:card"])
+    for args, says in ((["--kind", "telegram:"], "no failed outbox rows with kind 'telegram:'"),
+                       (["--id", "999"], "no failed outbox rows with id 999"),
+                       (["--kind", "slack:", "--id", "999"], "kind 'slack:' and id 999")):
+        result = invoke("outbox", "retry", *args)
+        assert result.exit_code == 1 and says in result.output, result.output
+        assert "Traceback" not in result.output
+    assert outbox_statuses(cli_db) == {card: "failed"}

@@ -124,25 +124,47 @@ async def test_permanent_failure_is_recorded_and_hook_called(store, clock, uow_f
     assert hooked == [(5, "132001")]
 
 
-async def test_gives_up_after_max_attempts(store, clock, uow_factory):
-    await add_rows(uow_factory, [effect("slack:new", "slack:1")])
-    hooked = []
+async def test_unexpected_errors_fail_after_max_attempts_and_free_the_key(
+        store, clock, uow_factory):
+    # THREADLINE_DISPATCH_MAX_ATTEMPTS now caps bugs only (delivery errors: the horizon).
+    await add_rows(uow_factory, [effect("slack:new", "slack:1", n=1),
+                                 effect("slack:new", "slack:1", n=2)])
+    hooked, done = [], []
 
-    async def down(row):
-        raise TransientError("503")
+    async def buggy(row):
+        if row.payload["n"] == 1:
+            raise KeyError("oops")
+        done.append(row.payload["n"])
 
     async def on_fail(row, error):
         hooked.append(error.code)
 
     d = make(store, clock, max_attempts=3, max_delay=timedelta(seconds=1))
-    d.register("slack:new", down, on_fail)
+    d.register("slack:new", buggy, on_fail)
     for _ in range(3):
+        assert await d.run_once() == 1
+        clock.advance(timedelta(seconds=2))
+    first = (await by_id(store))[1]
+    assert first["status"] == "failed" and first["unexpected_errors"] == 3
+    assert first["last_error"].startswith("gave up after 3 unexpected errors: KeyError")
+    assert hooked == ["max_attempts"]
+    await d.drain()
+    assert done == [2]  # the conversation's queue moves on
+
+
+async def test_transient_failures_are_not_capped_by_max_attempts(store, clock, uow_factory):
+    await add_rows(uow_factory, [effect("slack:new", "slack:1")])
+
+    async def down(row):
+        raise TransientError("503")
+
+    d = make(store, clock, max_attempts=3, max_delay=timedelta(seconds=1))
+    d.register("slack:new", down)
+    for _ in range(10):
         clock.advance(timedelta(seconds=2))
         assert await d.run_once() == 1
-    row = next(iter((await by_id(store)).values()))
-    assert row["status"] == "failed" and row["attempts"] == 3
-    assert "gave up after 3 attempts" in row["last_error"]
-    assert hooked == ["max_attempts"]
+    row = (await by_id(store))[1]
+    assert (row["status"], row["attempts"], row["unexpected_errors"]) == ("pending", 10, 0)
 
 
 async def test_unregistered_kinds_stay_pending(store, clock, uow_factory):
@@ -185,9 +207,11 @@ async def test_order_key_order_and_concurrency_across_keys(store, clock, uow_fac
 
 
 async def test_a_failing_head_holds_back_its_key_only(store, clock, uow_factory):
+    # Key b is another target: a success of the same target would wake a (see
+    # test_dispatch_reliability).
     await add_rows(uow_factory, [effect("slack:ev", "slack:a", n=1),
                                  effect("slack:ev", "slack:a", n=2),
-                                 effect("slack:ev", "slack:b", n=3)])
+                                 effect("other:ev", "other:b", n=3)])
     done = []
 
     async def handler(row):
@@ -196,7 +220,8 @@ async def test_a_failing_head_holds_back_its_key_only(store, clock, uow_factory)
             raise TransientError("later")
         done.append(row.payload["n"])
 
-    d = make(store, clock, handlers={"slack:ev": handler}, max_delay=timedelta(seconds=1))
+    d = make(store, clock, handlers={"slack:ev": handler, "other:ev": handler},
+             max_delay=timedelta(seconds=1))
     await d.drain()
     assert done == [-1, 3]  # n=2 waits behind its failed head
     clock.advance(timedelta(seconds=2))

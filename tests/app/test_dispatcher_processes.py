@@ -1,5 +1,6 @@
-"""Several dispatcher processes share one outbox: no row twice, per-key order kept, and a
-killed worker's row is reclaimed after its lease."""
+"""Several dispatcher processes share one outbox: no row twice, per-key order kept, a
+killed worker's row is reclaimed after its lease, a row that keeps killing its worker is
+failed, and a handler that outlives its lease keeps it (renewed) instead of running twice."""
 
 from __future__ import annotations
 
@@ -41,14 +42,16 @@ def parse(out: Path) -> list[tuple[int, str, int, str]]:
     return rows
 
 
-async def seed(url: str, keys: int, per_key: int, slow: tuple[str, int] | None = None) -> int:
+async def seed(url: str, keys: int, per_key: int, slow: tuple[str, int] | None = None,
+               extra: dict | None = None) -> int:
+    """`keys` x `per_key` rows; the row at `slow` (key, seq) gets `extra` ({"slow": True})."""
     engine = create_engine(url)
     try:
         effects = []
         for seq in range(per_key):
             for k in range(keys):
-                extra = {"slow": True} if slow == (f"k{k}", seq) else {}
-                effects.append(effect("test:ev", f"k{k}", seq=seq, **extra))
+                special = (extra or {"slow": True}) if slow == (f"k{k}", seq) else {}
+                effects.append(effect("test:ev", f"k{k}", seq=seq, **special))
         await add_rows(SqlUnitOfWorkFactory(engine), effects, SystemClock().now())
         return len(effects)
     finally:
@@ -142,3 +145,64 @@ async def test_killed_worker_row_is_reclaimed_after_lease(db_url, tmp_path):
     assert counts["done"] == total and counts["pending"] == counts["processing"] == 0
     k0 = [seq for _, key, seq in handled if key == "k0"]
     assert k0 == [0, 1, 2]  # the rest of k0 waited behind the stuck head
+
+
+def started_lines(out: Path) -> list[tuple[int, str]]:
+    path = Path(str(out) + ".started")
+    if not path.exists():
+        return []
+    return [(int(p[1]), p[2]) for p in (line.split() for line in path.read_text().splitlines())]
+
+
+async def outbox_rows(url: str) -> dict[int, dict]:
+    engine = create_engine(url)
+    try:
+        return {r["id"]: r for r in await OutboxStore(engine).rows(limit=1000)}
+    finally:
+        await engine.dispose()
+
+
+async def test_a_row_that_kills_its_worker_three_times_is_failed(pg_url, tmp_path):
+    await seed(pg_url, keys=1, per_key=3, slow=("k0", 0), extra={"poison": True})
+    out = tmp_path / "handled.log"
+    for n in range(3):  # each worker takes the poison row (after the last one's lease) and dies
+        proc = spawn(pg_url, f"victim{n}", out, lease=1)
+        output, _ = await asyncio.to_thread(proc.communicate, timeout=120)
+        assert proc.returncode == -signal.SIGKILL, output
+    survivor = spawn(pg_url, "survivor", out, lease=1)
+    await asyncio.to_thread(wait_all, [survivor], 120)
+
+    started = started_lines(out)
+    assert [w for _, w in started] == ["victim0", "victim1", "victim2"]  # never a 4th run
+    poison_id = started[0][0]
+    assert {i for i, _ in started} == {poison_id}
+    failed = Path(str(out) + ".failed").read_text()
+    assert failed == f"failed {poison_id} its handler stopped the worker 3 times\n"
+    assert [(key, seq, w) for _, key, seq, w in parse(out)] == [
+        ("k0", 1, "survivor"), ("k0", 2, "survivor")]  # the conversation's queue moved on
+    row = (await outbox_rows(pg_url))[poison_id]
+    assert (row["status"], row["crashes"], row["last_failure"]) == ("failed", 3, "crash")
+
+
+async def test_a_handler_longer_than_its_lease_keeps_it_and_runs_once(pg_url, tmp_path):
+    lease, runs_for = 1.5, 5.0  # the handler outlives three leases
+    total = await seed(pg_url, keys=4, per_key=5, slow=("k0", 0), extra={"sleep": runs_for})
+    out = tmp_path / "handled.log"
+    first = spawn(pg_url, "first", out, lease=lease)
+    deadline = time.monotonic() + 60
+    while not started_lines(out):  # the long handler is running in `first`...
+        assert first.poll() is None, first.stdout.read()
+        assert time.monotonic() < deadline, "the long handler never started"
+        await asyncio.sleep(0.05)
+    second = spawn(pg_url, "second", out, lease=lease)  # ...while `second` polls for work
+    await asyncio.to_thread(wait_all, [first, second], 120)
+
+    [(long_id, runner)] = started_lines(out)
+    assert runner == "first"
+    handled = parse(out)
+    ids = [r[0] for r in handled]
+    assert len(ids) == total and len(set(ids)) == total, "a row ran twice or was lost"
+    assert [w for i, _, _, w in handled if i == long_id] == ["first"]
+    rows = await outbox_rows(pg_url)
+    assert {r["status"] for r in rows.values()} == {"done"}
+    assert rows[long_id]["crashes"] == 0  # its lease never ran out

@@ -1,7 +1,7 @@
 import pytest
 
-from core.errors import InvalidInput, InvalidPhoneNumber, UnknownAccount
-from core.model import Actor, Status
+from core.errors import InvalidEmailAddress, InvalidInput, UnknownAccount
+from core.model import Actor, Channel, Status
 from tests.core.conftest import T0, H, email_msg, wa_msg
 
 
@@ -78,13 +78,18 @@ async def test_automated_mail_is_recorded_and_flagged(inbox):
 @pytest.mark.parametrize(
     "bad, error",
     [
-        (dict(sender="not-a-number"), InvalidPhoneNumber),
-        (dict(mid=" "), InvalidInput),
+        (dict(sender="  "), InvalidInput),
+        (dict(provider_message_id=" "), InvalidInput),
+        (dict(channel=Channel.EMAIL, account="mail", sender="ana at example"),
+         InvalidEmailAddress),
     ],
 )
 async def test_bad_inbound_is_refused_without_writes(inbox, outbox, bad, error):
+    msg = wa_msg()
+    for name, value in bad.items():
+        setattr(msg, name, value)
     with pytest.raises(error):
-        await inbox.receive(wa_msg(**bad))
+        await inbox.receive(msg)
     assert await outbox.rows() == []
 
 

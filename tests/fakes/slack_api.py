@@ -441,6 +441,7 @@ class FakeSlack:
         self._down = False
         self._latency: dict[str | None, float] = {}
         self._injections: dict[str, list[_Injection]] = {}
+        self._lost_answers: dict[str, int] = {}
         self._bucket_conf: dict[str, tuple[float, float, bool, str]] = {}
         self._buckets: dict[tuple[str, str], _Bucket] = {}
 
@@ -587,6 +588,11 @@ class FakeSlack:
     def error_next(self, method: str, error: str, times: int = 1) -> None:
         """The next ``times`` calls of ``method`` answer HTTP 200 ``{"ok": false, "error"}``."""
         self._injections.setdefault(method, []).append(_Injection(times, error=error))
+
+    def lose_answer_next(self, method: str, times: int = 1) -> None:
+        """Carry out the next call(s) of `method` but answer 500, as if the answer was lost
+        on the way back: the message exists, the caller does not know its ts."""
+        self._lost_answers[method] = self._lost_answers.get(method, 0) + times
 
     def rate_limit_next(self, method: str, retry_after: float = 1, times: int = 1) -> None:
         """The next ``times`` calls of ``method`` answer HTTP 429 with ``Retry-After``
@@ -870,6 +876,10 @@ class FakeSlack:
             if exc.messages:
                 payload["response_metadata"] = {"messages": exc.messages}
             return self._answer(call, payload)
+        if self._lost_answers.get(method, 0) > 0:
+            # Done, but the caller never hears it (a timeout or its worker dying).
+            self._lost_answers[method] -= 1
+            return self._answer(call, {"ok": False, "error": "internal_error"}, 500)
         return self._answer(call, {"ok": True, **result})
 
     def _rate_check(self, call: RecordedCall, channel: Any) -> web.Response | None:
@@ -1103,6 +1113,31 @@ class FakeSlack:
         self._channel_info(channel)
         members = self.members.get(channel, [self.bot_user_id])
         return self._page(args, members, "members")
+
+    def _visible(self, msg: FakeMessage, args: dict) -> dict:
+        out = msg.to_api(self.team_id, self.app_id)
+        if str(args.get("include_all_metadata")).lower() not in ("1", "true"):
+            out.pop("metadata", None)
+        return out
+
+    def _api_conversations_history(self, args: dict) -> dict:
+        """Top-level messages, newest first (thread replies are not part of history)."""
+        channel = args.get("channel", "")
+        self._channel_info(channel)
+        found = [m for m in self.parents_in(channel)
+                 if float(m.ts) >= float(args.get("oldest") or 0)
+                 and float(m.ts) <= float(args.get("latest") or 1e12)]
+        found.reverse()
+        return self._page(args, [self._visible(m, args) for m in found], "messages")
+
+    def _api_conversations_replies(self, args: dict) -> dict:
+        """The parent, then its replies oldest first, like Slack."""
+        channel, ts = args.get("channel", ""), args.get("ts")
+        parent = self.messages.get((channel, str(ts)))
+        if parent is None or parent.deleted:
+            raise _ApiError("thread_not_found")
+        found = [parent, *self.thread_replies(channel, parent.ts)]
+        return self._page(args, [self._visible(m, args) for m in found], "messages")
 
     def _api_conversations_list(self, args: dict) -> dict:
         types = set(str(args.get("types") or "public_channel").split(","))

@@ -1,8 +1,9 @@
 """A fake Twilio REST API (Messages, Media, Content) on a real socket (loopback, port 0).
 
 POST /2010-04-01/Accounts/{sid}/Messages.json answers like Twilio (sid "SM..."), media URLs
-redirect to a CDN path like Twilio's do, and GET /v1/ContentAndApprovals pages with
-meta.next_page_url. HTTP Basic auth (account SID, auth token) is checked on the API paths.
+redirect to a CDN path like Twilio's do (`fail_next(307, ...)` scripts other redirects),
+and GET /v1/ContentAndApprovals pages with meta.next_page_url. HTTP Basic auth (account
+SID, auth token) is checked on the API paths.
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ class FakeTwilioApi(FakeHttpServer):
 
     def respond(self, rec: Recorded):
         if rec.path.startswith("/cdn/"):  # the CDN needs no credentials (signed by Twilio)
+            scripted = self._scripted_for(rec)
+            if scripted is not None:
+                return scripted.status, scripted.body, scripted.headers
             name = rec.path.removeprefix("/cdn/")
             if name not in self.media:
                 return 404, b"not found", {}
@@ -63,9 +67,9 @@ class FakeTwilioApi(FakeHttpServer):
             name = rec.path.rsplit("/", 1)[-1]
             if name not in self.media:
                 return 404, twilio_error(20404, "not found", 404), {}
-            # Like Twilio's redirect to its CDN: another host (credentials must not follow).
-            port = self.server.server_address[1]
-            return 307, b"", {"Location": f"http://localhost:{port}/cdn/{name}"}
+            # Like Twilio's redirect to its CDN (a signed URL: credentials must not follow).
+            # Same origin here, as the media policy in tests allows the fake's origin only.
+            return 307, b"", {"Location": f"/cdn/{name}"}
         if rec.method == "GET" and rec.path == "/v1/ContentAndApprovals":
             page = int((rec.query.get("Page") or ["0"])[0])
             size = self.page_size

@@ -104,6 +104,33 @@ async def test_latest_for_contact_is_the_newest_of_that_account(uow_factory):
         assert await uow.conversations.latest_for_contact("zzz", contact.id) is None
 
 
+async def test_reassign_contact_moves_every_account_and_nothing_else(uow_factory):
+    async with uow_factory() as uow:
+        dup, kept = await new_contact(uow), await new_contact(uow)
+        a = await new_conversation(uow, dup, account="a")
+        b = await new_conversation(uow, dup, account="b", status=Status.RESOLVED)
+        own = await new_conversation(uow, kept, account="a")
+        other = await new_conversation(uow, account="a")
+        assert await uow.conversations.reassign_contact(dup.id, kept.id) == [a.id, b.id]
+        assert await uow.conversations.reassign_contact(dup.id, kept.id) == []
+        assert (await uow.conversations.latest_for_contact("b", kept.id)).id == b.id
+        assert await uow.conversations.latest_for_contact("a", dup.id) is None
+        assert (await uow.conversations.get(own.id)).contact_id == kept.id
+        assert (await uow.conversations.get(other.id)).contact_id == other.contact_id
+
+
+async def test_saving_a_conversation_loaded_before_a_move_keeps_the_move(uow_factory):
+    async with uow_factory() as uow:
+        dup, kept = await new_contact(uow), await new_contact(uow)
+        conv = await new_conversation(uow, dup)
+        loaded = await uow.conversations.get(conv.id)
+        await uow.conversations.reassign_contact(dup.id, kept.id)
+        loaded.subject = "changed after the move"
+        await uow.conversations.save(loaded)  # still names dup: must not move it back
+        again = await uow.conversations.get(conv.id)
+        assert (again.contact_id, again.subject) == (kept.id, "changed after the move")
+
+
 async def test_due_snoozes(uow_factory):
     async with uow_factory() as uow:
         due = await new_conversation(uow, status=Status.SNOOZED, snoozed_until=at(10))

@@ -108,12 +108,15 @@ async def test_an_expired_lease_is_reclaimed_but_its_followers_wait(uow_factory,
     assert await store.claim(KINDS, "w2", at(1) + LEASE, LEASE, 10) == []  # not yet expired
     [again] = await store.claim(KINDS, "w2", at(2) + LEASE, LEASE, 10)
     assert again.id == head.id
+    assert (again.crashes, again.attempts) == (1, 0)  # a lease expiry is not an attempt
     # The crashed worker wakes up: it no longer holds the lease, so nothing changes.
-    await store.complete(head.id, "crashed", at(3) + LEASE)
-    await store.fail(head.id, "crashed", "late", at(3) + LEASE)
-    await store.retry(head.id, "crashed", at(100), "late", at(3) + LEASE)
+    assert await store.complete(head.id, "crashed", at(3) + LEASE) is False
+    assert await store.fail(head.id, "crashed", "late", at(3) + LEASE) is False
+    assert await store.retry(head.id, "crashed", at(100), "late", at(3) + LEASE) is False
     [row, follower] = await store.rows()
     assert (row["status"], row["locked_by"], row["attempts"]) == ("processing", "w2", 0)
+    assert (row["crashes"], row["last_failure"]) == (1, "crash")
+    assert row["last_error"] == "the lease of crashed expired"
     assert follower["status"] == "pending"
     await store.complete(head.id, "w2", at(4) + LEASE)
     [nxt] = await store.claim(KINDS, "w2", at(5) + LEASE, LEASE, 10)
@@ -133,10 +136,11 @@ async def test_retry_bumps_attempts_and_waits_until_available(uow_factory, store
     assert (again.id, again.attempts) == (row.id, 1)
 
 
-async def test_settling_unknown_rows_is_silent(store):
-    await store.complete(12345, "w1", at(0))
-    await store.retry(12345, "w1", at(1), "x", at(0))
-    await store.fail(12345, "w1", "x", at(0))
+async def test_settling_unknown_rows_changes_nothing(store):
+    assert await store.complete(12345, "w1", at(0)) is False
+    assert await store.retry(12345, "w1", at(1), "x", at(0)) is False
+    assert await store.fail(12345, "w1", "x", at(0)) is False
+    assert await store.rows() == []
 
 
 async def test_counts_and_rows_filter(uow_factory, store):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from core.model import Agent, Channel, Contact, Customer, Role, Tag, Team, Template
+from core.model import Actor, Agent, Channel, Contact, Customer, Role, Tag, Team, Template
+from tests.storage.helpers import new_conversation, new_message
 
 
 async def test_contacts(uow_factory):
@@ -31,6 +32,28 @@ async def test_contact_address_is_unique_per_channel(uow_factory):
         await uow.contacts.add(Contact(Channel.EMAIL, "dup@example.com"))
         with pytest.raises(IntegrityError):
             await uow.contacts.add(Contact(Channel.EMAIL, "dup@example.com"))
+
+
+async def test_merge_deletes_the_duplicate_and_moves_its_messages(uow_factory):
+    async with uow_factory() as uow:
+        customer = await uow.customers.add(Customer(name="Acme"))
+        dup = await uow.contacts.add(Contact(Channel.WHATSAPP, "+5215512345678", "Ana"))
+        kept = await uow.contacts.add(Contact(Channel.WHATSAPP, "+525512345678"))
+        conv = await new_conversation(uow, dup)
+        by_dup = await new_message(uow, conv.id, author=Actor.contact(dup.id))
+        by_agent = await new_message(uow, conv.id, author=Actor.agent(dup.id))  # same id
+        elsewhere = await new_message(uow, (await new_conversation(uow, dup)).id,
+                                      author=Actor.contact(dup.id))
+        await uow.conversations.reassign_contact(dup.id, kept.id)
+        kept.name, kept.customer_id = "Ana", customer.id
+        await uow.contacts.merge(dup.id, kept)
+        assert await uow.contacts.get(dup.id) is None
+        assert await uow.contacts.get(kept.id) == kept
+        assert (await uow.messages.get(by_dup.id)).author == Actor.contact(kept.id)
+        assert (await uow.messages.get(elsewhere.id)).author == Actor.contact(kept.id)
+        assert (await uow.messages.get(by_agent.id)).author == Actor.agent(dup.id)
+        with pytest.raises(ValueError):
+            await uow.contacts.merge(kept.id, kept)
 
 
 async def test_customers_and_search(uow_factory):

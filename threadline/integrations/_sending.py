@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from core.delivery import PermanentError
+from core.delivery import PermanentError, RetryAfter, TransientError
 from core.model import DeliveryStatus
 from core.usecases import Inbox, OutboundContext
 
@@ -27,25 +27,44 @@ class PartProgress:
         self.sent.append(provider_id)
 
 
+# Asks the provider whether an attempt whose outcome is unknown (the worker stopped during
+# it) did send the message; returns its provider id, or None when it did not. Providers
+# that cannot be asked have none: the message is sent again and marked "maybe twice".
+LookupFunction = Callable[[OutboundContext], Awaitable[str | None]]
+
+
 def send_handlers(
-    inbox: Inbox, surface: str, send: SendFunction, *, multipart: bool = False
+    inbox: Inbox, surface: str, send: SendFunction, *, multipart: bool = False,
+    lookup: LookupFunction | None = None,
 ) -> tuple[Callable[[Any], Awaitable[None]], Callable[[Any, PermanentError], Awaitable[None]]]:
     """`multipart`: `send(ctx, progress)` sends parts one by one (WhatsApp carries one
     attachment per message) and reports each through `progress.part_sent`."""
 
     async def handle(row) -> None:
-        ctx = await inbox.outbound_context(int(row.payload["message_id"]))
-        if not ctx.still_queued:  # withdrawn (undo) or already recorded as sent
+        # The intent is committed before the provider is called, so a crash at any point
+        # leaves either "not begun" or "begun, outcome unknown" behind, never a silent gap.
+        ctx = await inbox.begin_send(int(row.payload["message_id"]))
+        if ctx is None:  # withdrawn (undo), made a note, or already recorded as sent
             return
-        if multipart:
-            progress = PartProgress(inbox, ctx.message.id, surface,
-                                    ctx.message.meta.get("sent_parts", []))
-            await send(ctx, progress)
-            ids = progress.sent
-        else:
-            sent = await send(ctx)
-            ids = [sent] if isinstance(sent, str) else list(sent)
-        await inbox.mark_sent(ctx.message.id, surface, ids[0], tuple(ids[1:]))
+        if ctx.unsure and lookup is not None:
+            found = await lookup(ctx)
+            if found is not None:
+                await inbox.mark_sent(ctx.message.id, surface, found)
+                return
+        try:
+            if multipart:
+                progress = PartProgress(inbox, ctx.message.id, surface,
+                                        ctx.message.meta.get("sent_parts", []))
+                await send(ctx, progress)
+                ids = progress.sent
+            else:
+                sent = await send(ctx)
+                ids = [sent] if isinstance(sent, str) else list(sent)
+        except (TransientError, RetryAfter, PermanentError):
+            await inbox.send_attempt_failed(ctx.message.id)  # the provider said no
+            raise
+        await inbox.mark_sent(ctx.message.id, surface, ids[0], tuple(ids[1:]),
+                              maybe_twice=ctx.unsure and lookup is None)
 
     async def on_permanent_failure(row, error: PermanentError) -> None:
         await inbox.record_delivery(

@@ -75,6 +75,7 @@ def mailbox_config(account: Account, s: Settings) -> MailboxConfig | None:
         poll_seconds=s.email_poll_seconds, lookback_days=s.email_lookback_days,
         sent_folder="" if sent and sent.lower() == "none" else sent,
         max_attachment_bytes=int(s.email_max_attachment_mb * 1024 * 1024),
+        max_message_bytes=int(s.email_max_message_mb * 1024 * 1024),
         use_idle=s.email_imap_idle,
     )
 
@@ -91,7 +92,8 @@ def build(runtime: Runtime) -> EmailIntegration | None:
         tokens = TokenSource(cfg.oauth) if cfg.oauth is not None else None
         bridge = EmailBridge(cfg, runtime.inbox, runtime.receive, runtime.files, own, tokens)
         sync = MailboxSync(cfg, bridge.handle_fetched, runtime.inbox,
-                           lambda: runtime.leader.is_leader, tokens)
+                           lambda: runtime.leader.is_leader, tokens,
+                           known=bridge.known_message_ids)
         mailboxes[account.id] = Mailbox(cfg, bridge, sync)
     if not mailboxes:
         return None

@@ -29,6 +29,7 @@ from bot.slack.mirror import SlackMirror
 from bot.slack.pacing import ChannelPacer
 from bot.slack.presenter import Presenter
 from bot.slack.services import SlackServices
+from bot.slack.shape import BadShape, clean_request
 from bot.slack.workspace import (
     AUTH_ERRORS,
     SlackSetupError,
@@ -241,11 +242,27 @@ class _SlackFrontEnd:
                 body = await read_capped(request, MAX_BODY)
             except BodyTooLarge as exc:
                 return JSONResponse({"error": str(exc)}, 413)
-            if not verifier.is_valid_request(body, dict(request.headers)):
+            if not _signed(verifier, body, request):
                 return JSONResponse({"error": "invalid or stale Slack signature"}, 401)
+            try:
+                request._body = clean_request(body, request.headers.get("content-type", ""))
+            except BadShape as exc:
+                return JSONResponse({"error": f"malformed Slack request: {exc}"}, 400)
             try:
                 return await handler.handle(request)
             except ValueError as exc:  # a signed body that is not valid JSON/form
                 return JSONResponse({"error": f"malformed Slack request: {exc}"}, 400)
+            except (AttributeError, TypeError, KeyError, IndexError, RecursionError) as exc:
+                # Bolt reads the payload before any listener runs and trusts its shape: a
+                # signed body of the wrong shape is a problem of the body, not a server error.
+                log.warning("refused a Slack request of the wrong shape: %r", exc)
+                return JSONResponse({"error": "malformed Slack request: unexpected shape"}, 400)
 
         return router
+
+
+def _signed(verifier: SignatureVerifier, body: bytes, request: Request) -> bool:
+    try:
+        return verifier.is_valid_request(body, dict(request.headers))
+    except (UnicodeDecodeError, ValueError):  # a body that is not text cannot be signed
+        return False

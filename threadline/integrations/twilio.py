@@ -1,4 +1,5 @@
-"""WhatsApp through Twilio: webhooks, `send:twilio` and Content template sync.
+"""WhatsApp through Twilio: webhooks, `send:twilio`, `fetch_media:twilio` (customer media,
+downloaded after the webhook's ack) and Content template sync.
 
 Every account with provider `twilio` is one WhatsApp sender number (its address); its own
 settings (accounts file `settings:`) may carry a different account SID and auth token.
@@ -11,12 +12,15 @@ import logging
 
 import httpx
 
-from bridges.twilio.api import TwilioApi
+from bridges.twilio.api import DEFAULT_API, TwilioApi
+from bridges.twilio.media_policy import TWILIO_MEDIA_HOSTS, MediaPolicy, origin_of
 from bridges.twilio.sender import TwilioSender
 from bridges.twilio.templates import sync_content_templates
 from bridges.twilio.webhook import SURFACE, TwilioNumber, TwilioWebhook
+from bridges.whatsapp_common.fetch import fetch_handlers
 from core.addresses import normalize_phone
 from core.delivery import PermanentError
+from core.effects import FETCH_MEDIA
 from core.errors import InvalidPhoneNumber
 from threadline.config import settings_for_account
 from threadline.integrations import Integration
@@ -25,6 +29,15 @@ from threadline.integrations._sending import send_handlers
 log = logging.getLogger("threadline.twilio")
 
 KIND = f"send:{SURFACE}"
+FETCH_KIND = f"{FETCH_MEDIA}:{SURFACE}"
+
+
+def media_policy(api_url: str) -> MediaPolicy:
+    """https on Twilio's media hosts at the default port; a TWILIO_API_URL other than
+    Twilio's (the fake API in tests, a proxy) is trusted for media too, at its own origin."""
+    origin = origin_of(api_url or DEFAULT_API)
+    extra = {origin} if origin is not None and origin != origin_of(DEFAULT_API) else set()
+    return MediaPolicy(TWILIO_MEDIA_HOSTS, frozenset({"https"}), frozenset(extra))
 
 
 class TwilioIntegration:
@@ -49,7 +62,7 @@ class TwilioIntegration:
                             "THREADLINE_PUBLIC_URL to use it", account.id)
                 continue
             api = TwilioApi(s.twilio_account_sid, s.twilio_auth_token, s.twilio_api_url,
-                            self.http)
+                            self.http, media_policy(s.twilio_api_url))
             self.numbers[number] = TwilioNumber(account.id, api)
             self.senders[account.id] = TwilioSender(api, number, s.public_url)
             public_url = public_url or s.public_url
@@ -62,6 +75,15 @@ class TwilioIntegration:
         if sender is None:
             raise PermanentError(f"Twilio account {ctx.account.id!r} is not configured")
         await sender(ctx, progress)
+
+    async def download(self, pending, limit: int) -> tuple[bytes, str | None]:
+        """A pending customer file, with the credentials of the number it was sent to. The
+        content type stays the one the webhook declared."""
+        number = next((n for n in self.numbers.values() if n.account == pending.account), None)
+        if number is None:
+            raise PermanentError(f"Twilio account {pending.account!r} is not configured")
+        data, _ = await number.api.download(pending.attachment.pending_ref, limit)
+        return data, None
 
     async def sync_templates(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -96,9 +118,11 @@ def build(runtime) -> Integration | None:
                     "TWILIO_WHATSAPP_FROM and THREADLINE_PUBLIC_URL")
         return None
     handle, on_failure = send_handlers(runtime.inbox, SURFACE, bridge.send, multipart=True)
-    integration = Integration(SURFACE, handlers={KIND: handle},
-                              failure_hooks={KIND: on_failure}, router=bridge.webhook.router(),
-                              start=bridge.start, stop=bridge.stop)
+    fetch, fetch_failed = fetch_handlers(runtime.inbox, runtime.files, bridge.download)
+    integration = Integration(SURFACE, handlers={KIND: handle, FETCH_KIND: fetch},
+                              failure_hooks={KIND: on_failure, FETCH_KIND: fetch_failed},
+                              router=bridge.webhook.router(), start=bridge.start,
+                              stop=bridge.stop)
     integration.bridge = bridge
     return integration
 

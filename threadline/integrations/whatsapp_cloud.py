@@ -1,4 +1,5 @@
-"""Meta WhatsApp Cloud API: webhooks, `send:whatsapp_cloud` and template sync.
+"""Meta WhatsApp Cloud API: webhooks, `send:whatsapp_cloud`, `fetch_media:whatsapp_cloud`
+(customer media, downloaded after the webhook's ack) and template sync.
 
 Every account with provider `whatsapp_cloud` is one number; its own settings (accounts file
 `settings:`) give its token, phone number id and WABA. Without a single usable number the
@@ -16,7 +17,9 @@ from bridges.whatsapp_cloud.graph import GraphClient
 from bridges.whatsapp_cloud.sender import CloudSender
 from bridges.whatsapp_cloud.templates import sync_templates
 from bridges.whatsapp_cloud.webhook import SURFACE, CloudNumber, CloudWebhook
+from bridges.whatsapp_common.fetch import fetch_handlers
 from core.delivery import PermanentError
+from core.effects import FETCH_MEDIA
 from threadline.config import settings_for_account
 from threadline.integrations import Integration
 from threadline.integrations._sending import send_handlers
@@ -24,6 +27,7 @@ from threadline.integrations._sending import send_handlers
 log = logging.getLogger("threadline.whatsapp_cloud")
 
 KIND = f"send:{SURFACE}"
+FETCH_KIND = f"{FETCH_MEDIA}:{SURFACE}"
 HTTP_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 
@@ -66,7 +70,7 @@ class CloudIntegration:
                 if value and value not in bucket:
                     bucket.append(value)
         self.webhook = CloudWebhook(self.numbers, secrets, tokens, runtime.receive,
-                                    runtime.inbox, runtime.files)
+                                    runtime.inbox)
         self._sync_task: asyncio.Task | None = None
 
     async def send(self, ctx, progress) -> None:
@@ -75,6 +79,14 @@ class CloudIntegration:
             raise PermanentError(f"WhatsApp account {ctx.account.id!r} has no token or phone "
                                  "number id configured")
         await sender(ctx, progress)
+
+    async def download(self, pending, limit: int) -> tuple[bytes, str | None]:
+        """A pending customer file, with the token of the number it was sent to."""
+        number = next((n for n in self.numbers.values() if n.account == pending.account), None)
+        if number is None:
+            raise PermanentError(f"WhatsApp account {pending.account!r} has no token or phone "
+                                 "number id configured")
+        return await number.graph.download_media(pending.attachment.pending_ref, limit)
 
     async def sync_templates(self) -> dict[str, int]:
         """Upsert every number's approved templates; one failing WABA does not stop the rest."""
@@ -115,7 +127,9 @@ def build(runtime) -> Integration | None:
                     "WHATSAPP_CLOUD_PHONE_NUMBER_ID")
         return None
     handle, on_failure = send_handlers(runtime.inbox, SURFACE, cloud.send, multipart=True)
-    integration = Integration(SURFACE, handlers={KIND: handle}, failure_hooks={KIND: on_failure},
+    fetch, fetch_failed = fetch_handlers(runtime.inbox, runtime.files, cloud.download)
+    integration = Integration(SURFACE, handlers={KIND: handle, FETCH_KIND: fetch},
+                              failure_hooks={KIND: on_failure, FETCH_KIND: fetch_failed},
                               router=cloud.webhook.router(), start=cloud.start, stop=cloud.stop)
     integration.bridge = cloud  # tests and the CLI reach sync_templates through it
     return integration

@@ -61,9 +61,13 @@ def register(app: AsyncApp, s: SlackServices) -> None:
     async def send_held(message_id, actor, user, client, body, role):
         return await s.inbox.send_held(message_id, actor, s.undo_window)
 
+    async def retry_send(message_id, actor, user, client, body, role):
+        return await s.inbox.retry_failed_send(message_id, actor)
+
     for action_id, run in ((ids.ASSIGN_ME, assign_me), (ids.RESOLVE, resolve),
                            (ids.REOPEN, reopen), (ids.UNDO_SEND, undo),
-                           (ids.MAKE_NOTE, make_note), (ids.SEND_HELD, send_held)):
+                           (ids.MAKE_NOTE, make_note), (ids.SEND_HELD, send_held),
+                           (ids.RETRY_SEND, retry_send)):
         _register_simple(app, s, action_id, run)
 
     for action_id, modal in CARD_MODALS.items():

@@ -24,7 +24,32 @@ async def conversation_for(
             link = await services.inbox.find_link(CARD, ref(channel, candidate))
             if link is not None:
                 return link.conversation_id
+    if thread_ts:
+        return await _unlinked_card(services, channel, thread_ts)
     return None
+
+
+async def _unlinked_card(services: SlackServices, channel: str, thread_ts: str) -> int | None:
+    """A thread under a card of ours that has no link (a duplicate card posted before
+    posts were made idempotent, or links lost): recognise it by the card's metadata and
+    link it, so what staff write there is not dropped. Each thread is asked about once."""
+    key = ref(channel, thread_ts)
+    if key in services.unknown_threads or channel not in services.identity.members.channels:
+        return None
+    try:
+        post_key = await services.gateway.post_key(channel, thread_ts)
+    except Exception:
+        log.warning("could not look up the parent of thread %s", key, exc_info=True)
+        return None
+    kind, _, number = (post_key or "").partition(":")
+    if kind != "card" or not number.isdigit():
+        if len(services.unknown_threads) > 10_000:
+            services.unknown_threads.clear()  # a bound, not a cache that must be right
+        services.unknown_threads.add(key)
+        return None
+    await services.inbox.claim_link(CARD, key, int(number), None)
+    log.warning("linked a second card thread %s to conversation %s", key, number)
+    return int(number)
 
 
 def ephemeral(payload: dict) -> dict:

@@ -57,6 +57,13 @@ async def written(s: SlackServices, client: AsyncWebClient, event: dict,
     actor = await s.identity.actor(client, user)
     try:
         attachments = await _download_files(s, client, files)
+    except (httpx.HTTPError, OSError, InvalidInput) as exc:
+        log.warning("could not fetch a file staff shared in Slack: %s", exc)
+        why = str(exc) if isinstance(exc, InvalidInput) else type(exc).__name__
+        await tell(client, channel, user, "Not sent: Threadline could not take your file "
+                   f"from Slack ({why}). Nothing went to the customer.", thread_ts)
+        return
+    try:
         await s.inbox.write_in_thread(conv_id, text, actor, delay=s.undo_window,
                                       attachments=attachments, origin=(MSG, ref(channel, ts)))
     except AlreadyRecorded:
@@ -136,8 +143,8 @@ async def _download_files(s: SlackServices, client: AsyncWebClient, files: list[
         for f in files:
             url = f.get("url_private_download") or f.get("url_private")
             if not url or urlparse(url).hostname not in s.file_hosts:
-                log.warning("ignoring a Slack file from an unexpected host: %s", url)
-                continue
+                # The bot token goes only to Slack's file hosts: refuse, never drop silently.
+                raise InvalidInput(f"{f.get('name') or 'a file'} is not on Slack's file servers")
             if int(f.get("size") or 0) > MAX_FILE_BYTES:
                 raise InvalidInput(f"{f.get('name')} is larger than 100 MB")
             response = await http.get(url, headers={"Authorization": f"Bearer {client.token}"})

@@ -16,6 +16,7 @@ SHOW_FULL = "tl_show_full"  # value = message id
 # Undo-send controls (value = message id)
 UNDO_SEND = "tl_undo_send"
 MAKE_NOTE = "tl_make_note"
+RETRY_SEND = "tl_retry_send"  # on a failed reply: send it once more
 SEND_HELD = "tl_send_held"  # "Send to customer (anyway)" on a message the policy held back
 
 # Modals (callback ids); private_metadata carries JSON {"conversation_id": ..., ...}

@@ -46,6 +46,7 @@ class AttachmentView:
     content_type: str
     size: int
     stored: bool = True  # False: too large or failed download (the note says why)
+    pending: bool = False  # still being downloaded from the provider
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ class SendStatusView:
     reactions: tuple[str, ...] = ()  # the customer's reactions to this reply
     hold_reason: str | None = None  # held: why it was kept from the customer (a phrase)
     send_label: str | None = None  # held: the button that sends it after all (None: no button)
+    maybe_twice: bool = False  # a crash mid-send: the customer may have it twice
 
 
 @dataclass(frozen=True)

@@ -51,15 +51,18 @@ def _size(n: int) -> str:
 
 
 def _missing_attachments(attachments: tuple[AttachmentView, ...]) -> str | None:
-    missing = [a for a in attachments if not a.stored]
-    if not missing:
-        return None
-    parts = [
-        f"*{escape_mrkdwn(truncate(a.filename or 'unnamed', 100))}* ({_size(a.size)})"
-        for a in missing
-    ]
-    prefix = ":warning: Not attached (see the message for why): "
-    return prefix + join_limited(parts, 3_000 - len(prefix), sep=", ")
+    pending = [a for a in attachments if a.pending]
+    missing = [a for a in attachments if not a.stored and not a.pending]
+    lines = []
+    for group, prefix in ((pending, ":hourglass_flowing_sand: Downloading: "),
+                          (missing, ":warning: Not attached (see the message for why): ")):
+        if group:
+            parts = [
+                f"*{escape_mrkdwn(truncate(a.filename or 'unnamed', 100))}* ({_size(a.size)})"
+                for a in group
+            ]
+            lines.append(prefix + join_limited(parts, 1_400 - len(prefix), sep=", "))
+    return "\n".join(lines) or None
 
 
 def _display_name(name: str | None) -> str:
@@ -199,6 +202,9 @@ def send_status_message(view: SendStatusView) -> dict:
         line = f":lock: *Internal* — not sent to the customer: {why}"
     else:
         line = f":grey_question: {escape_mrkdwn(truncate(status, 100))}"
+    if view.maybe_twice:
+        line += (" · :warning: may have reached the customer twice (Threadline stopped while "
+                 "sending and the provider cannot be asked)")
     if view.reactions:
         line += " · " + _reaction_line(view.reactions)
     blocks.append(_context(line, f"send:{mid}"))
@@ -211,6 +217,14 @@ def send_status_message(view: SendStatusView) -> dict:
                     _button(":leftwards_arrow_with_hook: Undo", ids.UNDO_SEND, mid, "danger"),
                     _button(":lock: Make it a note", ids.MAKE_NOTE, mid),
                 ],
+            }
+        )
+    elif status == "failed":
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": f"send:{mid}:actions",
+                "elements": [_button(":repeat: Retry", ids.RETRY_SEND, mid)],
             }
         )
     elif status == "held" and view.send_label:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -65,6 +65,7 @@ class Harness:
     req: SlackRequests
     clock: FixedClock
     _n: int = 0
+    outgoing: list = field(default_factory=list)  # (provider, body) the stand-in senders got
 
     @property
     def inbox(self):
@@ -133,7 +134,26 @@ async def start_harness(engine, slack: FakeSlack, tmp_path, **extra) -> tuple[Ha
             await integration.start()
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://tl.test")
     requests = SlackRequests(SECRET, response_url_base=f"{slack.base_url}hooks/")
-    return Harness(runtime, http, slack, requests, runtime.clock), http
+    harness = Harness(runtime, http, slack, requests, runtime.clock)
+    _stand_in_senders(harness)
+    return harness, http
+
+
+def _stand_in_senders(h: Harness) -> None:
+    """Accounts whose bridge the test does not run still send: into `h.outgoing`, through
+    the standard send path (tests may register their own senders over these)."""
+    from threadline.integrations._sending import send_handlers
+
+    for provider in ("whatsapp_cloud", "email"):
+        if f"send:{provider}" in h.runtime.dispatcher.kinds:
+            continue  # the real bridge is on
+
+        async def send(ctx, provider=provider):
+            h.outgoing.append((provider, ctx.message.body))
+            return f"{provider}.out{len(h.outgoing)}"
+
+        h.runtime.dispatcher.register(f"send:{provider}",
+                                      *send_handlers(h.inbox, provider, send))
 
 
 async def stop_harness(h: Harness, http) -> None:

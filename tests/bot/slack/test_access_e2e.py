@@ -10,7 +10,7 @@ import pytest
 
 from bot.slack.access import REQUIRED
 from bot.slack.views import ids
-from core.model import Actor, Customer
+from core.model import Actor, Customer, DeliveryStatus
 from tests.bot.slack.harness import ANA, BOB, BOSS, INBOX, OUTSIDER
 
 SYS = Actor.system()
@@ -23,6 +23,7 @@ class World:
     card_ts: str
     queued_id: int  # a reply in its undo window
     held_id: int  # a message held back (it mentions a colleague)
+    failed_id: int  # a reply the provider refused
     inbound_id: int
     customer_id: int
     extra: dict = field(default_factory=dict)
@@ -37,10 +38,13 @@ async def world(h) -> World:
 
     held = await h.inbox.add_note(r.conversation_id, "@Bob please check", SYS,
                                   hold=HoldReason.MENTION)
+    failed = await h.inbox.reply(r.conversation_id, "Refused", SYS)
+    await h.inbox.record_delivery(failed.id, DeliveryStatus.FAILED, "131026", "undeliverable")
     customer = await h.inbox.create_customer(Customer("ACME", email="buy@acme.test"), SYS)
     await h.drain()
     thread = await h.inbox.thread(r.conversation_id)
-    return World(r.conversation_id, card.ts, queued.id, held.id, thread[0].id, customer.id)
+    return World(r.conversation_id, card.ts, queued.id, held.id, failed.id, thread[0].id,
+                 customer.id)
 
 
 async def snapshot(h, w: World):
@@ -148,6 +152,7 @@ ENTRY_POINTS = {
     ("action", ids.UNDO_SEND): card_click(ids.UNDO_SEND, lambda w: str(w.queued_id)),
     ("action", ids.MAKE_NOTE): card_click(ids.MAKE_NOTE, lambda w: str(w.queued_id)),
     ("action", ids.SEND_HELD): card_click(ids.SEND_HELD, lambda w: str(w.held_id)),
+    ("action", ids.RETRY_SEND): card_click(ids.RETRY_SEND, lambda w: str(w.failed_id)),
     ("action", ids.TEMPLATE_PICK[1]): None,  # below: needs an open template modal
     ("action", ids.HOME_TAB): home_click(ids.HOME_TAB + ":all", "all"),
     ("action", ids.HOME_FILTER_STATUS): home_click(ids.HOME_FILTER_STATUS, "open"),

@@ -52,3 +52,67 @@ async def test_permanent_slack_error_is_recorded_not_retried_forever(h):
     await h.customer_writes("hola")
     rows = await h.runtime.outbox.rows("failed")
     assert rows and "not_in_channel" in rows[0]["last_error"]
+
+
+async def test_a_post_whose_answer_was_lost_is_found_again_not_repeated(h):
+    """Slack carried out the post but the answer never came back (a timeout, or the worker
+    dying between the post and its link): the retry finds the post by its metadata."""
+    h.slack.lose_answer_next("chat.postMessage")  # the card
+    first = await h.customer_writes("uno")
+    for _ in range(3):
+        h.advance(60)
+        await h.drain()
+    assert len(h.slack.parents_in(INBOX)) == 1  # one card, not two
+    card = h.card(first.conversation_id)
+    (link,) = await h.inbox.links_of(first.conversation_id, "slack:card")
+    assert link.external_id == f"{INBOX}:{card.ts}"
+    h.slack.lose_answer_next("chat.postMessage", times=2)  # a coalesced customer post
+    await h.customer_writes("dos")
+    await h.customer_writes("tres")
+    for _ in range(3):
+        h.advance(60)
+        await h.drain()
+    replies = bodies(h, card.ts)
+    assert sum("dos" in b for b in replies) == 1 and sum("tres" in b for b in replies) == 1
+    assert len(await h.inbox.links_of(first.conversation_id, "slack:msg")) == 3
+
+
+async def test_a_staff_marker_whose_answer_was_lost_is_not_posted_twice(h):
+    r = await h.customer_writes()
+    card = h.card(r.conversation_id)
+    h.slack.lose_answer_next("chat.postMessage")
+    event = h.req.message_event(INBOX, "note: check the stock", user="UANA", thread_ts=card.ts)
+    await h.post(h.req.event(event))
+
+    async def noted():
+        return any(m.body == "check the stock" for m in await h.inbox.thread(r.conversation_id))
+    await h.wait(noted)
+    for _ in range(3):
+        h.advance(60)
+        await h.drain()
+    markers = [b for b in bodies(h, card.ts) if "Internal note" in b]
+    assert len(markers) == 1
+
+
+async def test_a_reply_in_a_second_card_of_the_same_conversation_is_not_dropped(h):
+    r = await h.customer_writes()
+    # a second card, as older versions could leave after a crash: same metadata, no link
+    key = f"card:{r.conversation_id}"
+    dup = await h.runtime.slack.gateway.client.chat_postMessage(
+        channel=INBOX, text="card",
+        metadata={"event_type": "threadline_post", "event_payload": {"key": key}})
+    event = h.req.message_event(INBOX, "respondo aquí", user="UANA", thread_ts=dup["ts"])
+    assert (await h.post(h.req.event(event))).status_code == 200
+
+    async def stored():
+        return any(m.body == "respondo aquí" for m in await h.inbox.thread(r.conversation_id))
+    await h.wait(stored)
+    chatter = h.req.message_event(INBOX, "hilo normal", user="UANA",
+                                  thread_ts=h.slack.add_message(INBOX, "x", user="UBOB").ts)
+    await h.post(h.req.event(chatter))
+    unknown = h.runtime.slack.unknown_threads
+    await h.wait(lambda: f"{INBOX}:{chatter['thread_ts']}" in unknown)
+    await h.post(h.req.event({**chatter, "ts": h.req.next_ts()}))
+    await h.post(h.req.event(h.req.app_home_opened_event("UANA")))  # a later request
+    await h.wait(lambda: "UANA" in h.slack.home_views)
+    assert len(h.slack.calls("conversations.history")) == 2  # each thread asked about once

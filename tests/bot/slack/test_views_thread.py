@@ -209,6 +209,12 @@ def test_held_message_offers_to_send_it_anyway():
     assert_inert(out)
 
 
+def test_send_status_says_when_a_reply_may_have_gone_twice():
+    out = assert_message_ok(send_status_message(status("delivered", maybe_twice=True)))
+    assert "Delivered" in flat(out) and "twice" in flat(out)
+    assert "twice" not in flat(assert_message_ok(send_status_message(status("delivered"))))
+
+
 def test_send_status_failed_is_escaped():
     out = assert_message_ok(
         send_status_message(
@@ -218,6 +224,7 @@ def test_send_status_failed_is_escaped():
         )
     )
     assert ":x: Not delivered: 131047 Re-engagement" in flat(out)
+    assert actions(out)[ids.RETRY_SEND]["value"] == "9"
     assert_inert(out)
 
 

@@ -97,6 +97,7 @@ async def test_every_message_type_becomes_a_readable_message(client, runtime, gr
     r = await post_meta(client, delivery(change(msgs)))
     assert r.status_code == 200, r.text
     assert r.json()["stored"] == len(msgs)
+    await runtime.dispatcher.drain()  # the media, fetched after the ack
     stored = {m.meta.get("type"): m for m in await all_messages(runtime.inbox)}
     by_body = [m.body for m in await all_messages(runtime.inbox)]
     assert len(by_body) == len(msgs)
@@ -160,6 +161,7 @@ async def test_batched_delivery_over_entries_changes_and_numbers(client, runtime
     assert len(payload["entry"]) == 2
     r = await post_meta(client, payload)
     assert r.status_code == 200 and r.json()["stored"] == 4
+    await runtime.dispatcher.drain()
     msgs = await all_messages(runtime.inbox)
     assert sorted(m.body for m in msgs if m.body) == ["one", "three", "two"]
     second = [m for m in msgs if m.meta.get("media_id") == "m2"][0]
@@ -176,7 +178,9 @@ async def test_duplicates_and_retries_store_one_message(client, runtime, engine,
                                message("image", {"id": "img", "mime_type": "image/jpeg"},
                                        wamid="d.2")]))
     first = await post_meta(client, payload)
+    await runtime.dispatcher.drain()
     again = await post_meta(client, payload)
+    await runtime.dispatcher.drain()
     assert first.status_code == again.status_code == 200
     assert first.json()["stored"] == 2 and first.json()["duplicates"] == 1
     assert again.json()["stored"] == 0 and again.json()["duplicates"] == 3
@@ -232,6 +236,7 @@ async def test_oversized_media_is_noted_not_stored(client, runtime, graph):
                 wamid="o.1"),
         message("sticker", {"id": "big-actual", "mime_type": "image/webp"}, wamid="o.2"),
     ])))
+    await runtime.dispatcher.drain()
     first, second = await all_messages(runtime.inbox)
     assert first.body.startswith("look\n[image ")
     assert "not stored: 6.0 MB is over WhatsApp's 5.0 MB limit" in first.body
@@ -247,6 +252,7 @@ async def test_media_download_failure_keeps_the_message(client, runtime, graph):
         message("document", {"id": "gone", "filename": "contract.pdf",
                              "mime_type": "application/pdf"}, wamid="f.1")])))
     assert r.status_code == 200
+    await runtime.dispatcher.drain()
     [msg] = await all_messages(runtime.inbox)
     assert msg.meta["media_id"] == "gone"
     assert "contract.pdf" in msg.body and "could not be downloaded" in msg.body
