@@ -26,3 +26,8 @@ class RetryAfter(TransientError):
 
 class PermanentError(DeliveryError):
     """Retrying cannot help (bad request, window closed, invalid token): record and show it."""
+
+
+# A provider asked whether an attempt whose outcome a crash left unknown did send: "it
+# cannot tell" (as opposed to an id, or None for "it did not").
+CANNOT_TELL = "\x00cannot tell"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import datetime
 from urllib.parse import urlsplit
 
 import httpx
@@ -91,6 +92,23 @@ class TwilioApi:
         if not message.sid:
             raise TransientError("Twilio answered without a message sid")
         return message.sid
+
+    async def find_sent(self, *, from_: str, to: str, body: str, since: datetime
+                        ) -> str | None:
+        """The sid of a message from `from_` to `to` with exactly this body, created at or
+        after `since`, if Twilio has one (the newest first, a page of 20 is enough: this
+        runs only for a send whose outcome a crash left unknown)."""
+        try:
+            found = await self.client.messages.list_async(to=to, from_=from_, limit=20)
+        except TwilioRestException as exc:
+            raise twilio_error(exc, last_headers.get()) from exc
+        except (httpx.HTTPError, TwilioException) as exc:
+            raise TransientError(f"Twilio unreachable: {exc!r}") from exc
+        for message in found:
+            created = message.date_created
+            if message.body == body and (created is None or created >= since):
+                return message.sid
+        return None
 
     async def download(self, url: str, limit: int) -> tuple[bytes, str]:
         """MediaUrl{N}: (bytes, content type). Redirects are followed here, at most

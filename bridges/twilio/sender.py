@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bridges.twilio.api import TwilioApi
 from bridges.twilio.media_links import signed_url
 from bridges.twilio.templates import content_variables
-from core.delivery import PermanentError
+from core.delivery import CANNOT_TELL, PermanentError
 from core.usecases import OutboundContext
 
 BODY_LIMIT = 1600  # Twilio's limit for a WhatsApp body
+CLOCK_SKEW = timedelta(minutes=2)  # between our clock and Twilio's date_created
 
 
 class TwilioSender:
@@ -23,9 +26,23 @@ class TwilioSender:
             if n >= len(progress.sent):
                 await progress.part_sent(await part())
 
-    def _parts(self, ctx: OutboundContext) -> list:
+    async def lookup(self, ctx: OutboundContext) -> str | None:
+        """After a crash mid-send: Twilio's sid for the message if it went out, None if it
+        did not, CANNOT_TELL for shapes Twilio's list cannot match (templates, media)."""
+        message = ctx.message
+        if message.template_name or message.attachments or not message.body:
+            return CANNOT_TELL
+        since = message.created_at - CLOCK_SKEW
+        return await self.api.find_sent(from_=self.from_, to=self._to(ctx),
+                                        body=message.body, since=since)
+
+    @staticmethod
+    def _to(ctx: OutboundContext) -> str:
         # the id WhatsApp gave the sender (e.g. +521… for a Mexican mobile), else the address
-        to = f"whatsapp:{ctx.conversation.provider_thread_id or ctx.contact.address}"
+        return f"whatsapp:{ctx.conversation.provider_thread_id or ctx.contact.address}"
+
+    def _parts(self, ctx: OutboundContext) -> list:
+        to = self._to(ctx)
         message = ctx.message
         common = {"from_": self.from_, "to": to, "status_callback": self.status_callback}
         if message.template_name:

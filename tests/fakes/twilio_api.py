@@ -9,6 +9,7 @@ SID, auth token) is checked on the API paths.
 from __future__ import annotations
 
 import base64
+from email.utils import formatdate
 from urllib.parse import parse_qs
 
 from tests.fakes.graph_api import FakeHttpServer, Recorded
@@ -27,6 +28,7 @@ class FakeTwilioApi(FakeHttpServer):
         self.contents: list[dict] = []
         self.page_size = 2
         self._sent = 0
+        self.sent: list[dict] = []  # message resources, as the Messages list returns them
 
     def media_url(self, name: str, data: bytes, ctype: str) -> str:
         self.media[name] = (data, ctype)
@@ -58,11 +60,21 @@ class FakeTwilioApi(FakeHttpServer):
             self._sent += 1
             form = self.form(rec)
             sid = f"SM{self._sent:032d}"
-            return 201, {"sid": sid, "account_sid": self.account_sid, "status": "queued",
-                         "to": form.get("To", [""])[0], "from": form.get("From", [""])[0],
-                         "body": form.get("Body", [""])[0], "num_media": "0",
-                         "error_code": None, "error_message": None,
-                         "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json"}, {}
+            resource = {"sid": sid, "account_sid": self.account_sid, "status": "queued",
+                        "to": form.get("To", [""])[0], "from": form.get("From", [""])[0],
+                        "body": form.get("Body", [""])[0], "num_media": "0",
+                        "date_created": formatdate(usegmt=True),
+                        "error_code": None, "error_message": None,
+                        "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json"}
+            self.sent.append(resource)
+            return 201, resource, {}
+        if rec.method == "GET" and rec.path.endswith("/Messages.json"):
+            to, from_ = (rec.query.get(k, [None])[0] for k in ("To", "From"))
+            found = [m for m in reversed(self.sent)
+                     if (to is None or m["to"] == to) and (from_ is None or m["from"] == from_)]
+            size = int((rec.query.get("PageSize") or ["50"])[0])
+            return 200, {"messages": found[:size], "page": 0, "page_size": size,
+                         "next_page_uri": None, "uri": rec.path}, {}
         if rec.method == "GET" and "/Media/" in rec.path:
             name = rec.path.rsplit("/", 1)[-1]
             if name not in self.media:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from core.delivery import PermanentError, RetryAfter, TransientError
+from core.delivery import CANNOT_TELL, PermanentError, RetryAfter, TransientError
 from core.model import DeliveryStatus
 from core.usecases import Inbox, OutboundContext
 
@@ -28,8 +28,8 @@ class PartProgress:
 
 
 # Asks the provider whether an attempt whose outcome is unknown (the worker stopped during
-# it) did send the message; returns its provider id, or None when it did not. Providers
-# that cannot be asked have none: the message is sent again and marked "maybe twice".
+# it) did send the message: its provider id, None when it certainly did not, or CANNOT_TELL.
+# Without a lookup (or when it cannot tell) the message is sent again, marked "maybe twice".
 LookupFunction = Callable[[OutboundContext], Awaitable[str | None]]
 
 
@@ -46,11 +46,13 @@ def send_handlers(
         ctx = await inbox.begin_send(int(row.payload["message_id"]))
         if ctx is None:  # withdrawn (undo), made a note, or already recorded as sent
             return
-        if ctx.unsure and lookup is not None:
-            found = await lookup(ctx)
-            if found is not None:
+        maybe_twice = False
+        if ctx.unsure:
+            found = await lookup(ctx) if lookup is not None else CANNOT_TELL
+            if found not in (None, CANNOT_TELL):
                 await inbox.mark_sent(ctx.message.id, surface, found)
                 return
+            maybe_twice = found == CANNOT_TELL
         try:
             if multipart:
                 progress = PartProgress(inbox, ctx.message.id, surface,
@@ -64,7 +66,7 @@ def send_handlers(
             await inbox.send_attempt_failed(ctx.message.id)  # the provider said no
             raise
         await inbox.mark_sent(ctx.message.id, surface, ids[0], tuple(ids[1:]),
-                              maybe_twice=ctx.unsure and lookup is None)
+                              maybe_twice=maybe_twice)
 
     async def on_permanent_failure(row, error: PermanentError) -> None:
         await inbox.record_delivery(

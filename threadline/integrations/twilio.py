@@ -19,7 +19,7 @@ from bridges.twilio.templates import sync_content_templates
 from bridges.twilio.webhook import SURFACE, TwilioNumber, TwilioWebhook
 from bridges.whatsapp_common.fetch import fetch_handlers
 from core.addresses import normalize_phone
-from core.delivery import PermanentError
+from core.delivery import CANNOT_TELL, PermanentError
 from core.effects import FETCH_MEDIA
 from core.errors import InvalidPhoneNumber
 from threadline.config import settings_for_account
@@ -76,6 +76,10 @@ class TwilioIntegration:
             raise PermanentError(f"Twilio account {ctx.account.id!r} is not configured")
         await sender(ctx, progress)
 
+    async def lookup(self, ctx):
+        sender = self.senders.get(ctx.account.id)
+        return await sender.lookup(ctx) if sender is not None else CANNOT_TELL
+
     async def download(self, pending, limit: int) -> tuple[bytes, str | None]:
         """A pending customer file, with the credentials of the number it was sent to. The
         content type stays the one the webhook declared."""
@@ -117,7 +121,8 @@ def build(runtime) -> Integration | None:
         log.warning("Twilio off: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, "
                     "TWILIO_WHATSAPP_FROM and THREADLINE_PUBLIC_URL")
         return None
-    handle, on_failure = send_handlers(runtime.inbox, SURFACE, bridge.send, multipart=True)
+    handle, on_failure = send_handlers(runtime.inbox, SURFACE, bridge.send, multipart=True,
+                                       lookup=bridge.lookup)
     fetch, fetch_failed = fetch_handlers(runtime.inbox, runtime.files, bridge.download)
     integration = Integration(SURFACE, handlers={KIND: handle, FETCH_KIND: fetch},
                               failure_hooks={KIND: on_failure, FETCH_KIND: fetch_failed},

@@ -203,3 +203,31 @@ async def test_wrong_credentials_are_refused_by_the_fake(runtime, client, twilio
         await tw.send(ctx, Parts())
     assert "authentication failed" in denied.value.text
 
+
+
+async def test_a_send_left_unknown_by_a_crash_is_looked_up_not_repeated(client, runtime,
+                                                                        twilio_fake):
+    """Twilio accepted the message, then the worker died before recording it: the retry
+    finds it in Twilio's message list instead of sending it again."""
+    conv, out = await _sent_message(runtime, client)
+    await runtime.inbox.begin_send(out.id)  # the attempt began...
+    bridge = next(i.bridge for i in runtime.integrations if i.name == "twilio")
+    sid = await bridge.senders["tw"].api.send(
+        from_="whatsapp:+14155238886", to="whatsapp:+16505551234", body="Thanks!")
+    # ...and Twilio took it; nothing was recorded (kill -9 here). Then the row runs again:
+    await runtime.dispatcher.drain()
+    assert len(twilio_fake.of("POST", f"/2010-04-01/Accounts/{TW_SID}/Messages.json")) == 1
+    stored = await runtime.inbox.message(out.id)
+    assert stored.delivery_status is DeliveryStatus.SENT
+    assert not stored.meta.get("maybe_sent_twice")
+    assert (await runtime.inbox.find_link("twilio", sid)).message_id == out.id
+
+
+async def test_an_unknown_send_twilio_has_not_seen_goes_out_once(client, runtime, twilio_fake):
+    conv, out = await _sent_message(runtime, client)
+    await runtime.inbox.begin_send(out.id)  # began, died before calling Twilio
+    await runtime.dispatcher.drain()
+    assert len(twilio_fake.of("POST", f"/2010-04-01/Accounts/{TW_SID}/Messages.json")) == 1
+    stored = await runtime.inbox.message(out.id)
+    assert stored.delivery_status is DeliveryStatus.SENT and not stored.meta.get(
+        "maybe_sent_twice")
