@@ -129,7 +129,7 @@ def decide(
         return Decision(Disposition.NOTE, body, None, Change.EDIT_NOTE)
     if recorded is Recorded.HELD:
         # Still sendable on request only while the text is not marked as a note.
-        if decision.disposition is Disposition.INTERNAL and decision.can_send_anyway:
+        if decision.can_send_anyway:
             return Decision(Disposition.INTERNAL, body, decision.hold, Change.EDIT_HELD)
         if decision.is_reply:
             return Decision(Disposition.INTERNAL, body, None, Change.EDIT_HELD)

@@ -123,6 +123,9 @@ class Dispatcher:
         """Handle outbox rows of `kind` (`<target>:<event>`); the last registration wins."""
         self._registry[kind] = _Registration(handler, on_permanent_failure)
 
+    def handles(self, kind: str) -> bool:
+        return kind in self._registry
+
     def unregister(self, kinds) -> None:
         """Stop handling these kinds (a front end that stopped): their rows wait, untouched,
         until a process that handles them runs."""
@@ -215,7 +218,7 @@ class Dispatcher:
             await reg.handler(row)
             error: BaseException | None = None
         except asyncio.CancelledError:
-            renewer.cancel()
+            renewer.cancel()  # before the release below, which awaits
             await self._release(row)
             raise
         except Exception as exc:

@@ -114,7 +114,7 @@ class Runtime:
     def _can_send(self, provider: str) -> bool:
         """A bridge that is not configured registers no send handler: its replies would
         wait forever."""
-        return f"send:{provider}" in self.dispatcher.kinds
+        return self.dispatcher.handles(f"send:{provider}")
 
     # -- features -----------------------------------------------------------------------
     def features(self):

@@ -140,7 +140,7 @@ class Gate:
             return None
         if request.key not in REQUIRED:
             log.warning("refusing an unexpected Slack request %s", request.key)
-            return self._refuse(request, client, None, "Threadline does not handle that.")
+            return self._refuse(request, client, "Threadline does not handle that.")
         needed = REQUIRED[request.key]
         if needed is PUBLIC:
             await next()
@@ -151,10 +151,10 @@ class Gate:
             await next()
             return None
         log.info("refused %s to Slack user %s (role %s)", request.key, request.user, role)
-        return self._refuse(request, client, role, refusal_text(role, needed))
+        return self._refuse(request, client, refusal_text(role, needed))
 
-    def _refuse(self, request: SlackRequest, client: AsyncWebClient, role: Role | None,
-                text: str) -> BoltResponse:
+    def _refuse(self, request: SlackRequest, client: AsyncWebClient, text: str
+                ) -> BoltResponse:
         if request.kind == "command":
             return BoltResponse(status=200, body=refusal_message(text))
         if request.kind == "view":

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -99,7 +98,3 @@ class Countdown:
                 await asyncio.wait_for(stop.wait(), timeout=period)
             except TimeoutError:
                 pass
-
-    @staticmethod
-    def seconds_left(send_at: datetime, now: datetime) -> int:
-        return max(1, math.ceil((send_at - now).total_seconds()))

@@ -33,6 +33,12 @@ def slack_error_code(exc: BaseException) -> str | None:
     return None
 
 
+def post_payload(message: dict) -> dict:
+    """The metadata payload of a post the mirror made ({} for anyone else's message)."""
+    meta = message.get("metadata") or {}
+    return (meta.get("event_payload") or {}) if meta.get("event_type") == POST_EVENT else {}
+
+
 def map_slack_error(exc: BaseException) -> Exception:
     if isinstance(exc, SlackApiError):
         status = getattr(exc.response, "status_code", 200)
@@ -64,7 +70,7 @@ class SlackGateway:
             return await fn(**kw)
         except Exception as exc:
             mapped = map_slack_error(exc)
-            code = slack_error_code(exc)
+            code = getattr(mapped, "code", None)
             if code in AUTH_ERRORS and self.on_auth_failure is not None:
                 self.on_auth_failure(code)
             elif isinstance(mapped, RetryAfter) and paced:
@@ -102,9 +108,7 @@ class SlackGateway:
                 page = await self._call(self.client.conversations_history, channel=channel,
                                         limit=100, cursor=cursor, include_all_metadata=True)
             for message in page.get("messages") or []:
-                meta = message.get("metadata") or {}
-                if (meta.get("event_type") == POST_EVENT
-                        and (meta.get("event_payload") or {}).get("key") == key):
+                if post_payload(message).get("key") == key:
                     return message
             cursor = (page.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
@@ -116,9 +120,8 @@ class SlackGateway:
         page = await self._call(self.client.conversations_history, channel=channel, latest=ts,
                                 inclusive=True, limit=1, include_all_metadata=True)
         for message in page.get("messages") or []:
-            meta = message.get("metadata") or {}
-            if message.get("ts") == ts and meta.get("event_type") == POST_EVENT:
-                return (meta.get("event_payload") or {}).get("key")
+            if message.get("ts") == ts:
+                return post_payload(message).get("key")
         return None
 
     async def update(self, channel: str, ts: str, *, text: str, blocks: list | None) -> None:

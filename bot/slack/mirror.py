@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 
 from bot.slack.countdown import Countdown
-from bot.slack.gateway import POST_EVENT, SlackGateway
+from bot.slack.gateway import POST_EVENT, SlackGateway, post_payload
 from bot.slack.presenter import Presenter
 from bot.slack.views import card as card_views
 from bot.slack.views import thread as thread_views
@@ -220,8 +220,8 @@ class SlackMirror:
             found = await self.slack.find_posted(channel, key, thread_ts)
             if found is not None:
                 log.info("found the post %s of an earlier attempt; not posting again", key)
-                payload_meta = (found.get("metadata") or {}).get("event_payload") or {}
-                return channel, found["ts"], list(payload_meta.get("carried") or [message_id])
+                carried_then = post_payload(found).get("carried") or [message_id]
+                return channel, found["ts"], list(carried_then)
         event_payload: dict = {"key": key}
         if carried:
             event_payload["carried"] = carried

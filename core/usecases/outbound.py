@@ -30,6 +30,7 @@ from core.reply_policy import HoldReason
 from core.rules import next_delivery_status, on_staff_reply, require_free_form_allowed
 from core.templates import missing_values, render
 from core.usecases.base import UseCaseBase
+from core.usecases.delivery import SENDING
 from core.usecases.inbound import contact_lock
 
 
@@ -227,12 +228,12 @@ class OutboundUseCases(UseCaseBase):
         attempt may also have reached the customer and the provider cannot tell us."""
         async with self.ctx.uow_factory() as uow:
             message = await self._message(uow, message_id, lock=True)
-            meta = {k: v for k, v in message.meta.items() if k != "sending_since"}
+            meta = {k: v for k, v in message.meta.items() if k != SENDING}
             if maybe_twice:
                 meta["maybe_sent_twice"] = True
             message.meta = meta
-            await self._apply_delivery(uow, message, DeliveryStatus.SENT, None, None,
-                                       force_save=True)
+            if not await self._apply_delivery(uow, message, DeliveryStatus.SENT, None, None):
+                await uow.messages.save(message)  # the meta changed even so
             for provider_id in (provider_message_id, *extra_ids):
                 await uow.links.claim(
                     Link(surface, provider_id, message.conversation_id, message.id)
@@ -261,12 +262,9 @@ class OutboundUseCases(UseCaseBase):
         status: DeliveryStatus,
         error_code: str | None,
         error_text: str | None,
-        force_save: bool = False,
     ) -> bool:
         new = next_delivery_status(message.delivery_status, status)
         if new is None:
-            if force_save:
-                await uow.messages.save(message)
             return False
         message.delivery_status = new
         if new is DeliveryStatus.FAILED:

@@ -5,7 +5,7 @@ one is; these use cases only apply its decision, each in one transaction."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from core.effects import send_message
 from core.errors import InvalidInput, TooLateToChange
@@ -21,7 +21,8 @@ from core.reply_policy import (
 )
 from core.rules import on_staff_reply, require_free_form_allowed
 from core.usecases.base import UseCaseBase
-from core.usecases.undo_send import CHANGE_MARGIN
+from core.usecases.delivery import SENDING
+from core.usecases.undo_send import why_unchangeable
 
 
 @dataclass(frozen=True)
@@ -172,7 +173,7 @@ class StaffMessageUseCases(UseCaseBase):
                 DeliveryStatus.QUEUED, None, None)
             retries = int(message.meta.get("retried", 0)) + 1
             message.meta = {**{k: v for k, v in message.meta.items()
-                               if k not in ("sending_since", "send_at")}, "retried": retries}
+                               if k not in (SENDING, "send_at")}, "retried": retries}
             await uow.messages.save(message)
             await self._emit(uow, [send_message(provider, conv.id, message.id, timedelta(0))])
             await self._audit(uow, conv.id, "send_retried", actor, message_id=message.id)
@@ -183,9 +184,6 @@ class StaffMessageUseCases(UseCaseBase):
     def _recorded(self, message: Message) -> Recorded:
         if message.kind is not MessageKind.MESSAGE:
             return Recorded.HELD if held_reason(message) is not None else Recorded.NOTE
-        send_at = message.meta.get("send_at")
-        if (message.delivery_status is DeliveryStatus.QUEUED and send_at
-                and "sending_since" not in message.meta
-                and datetime.fromisoformat(send_at) - CHANGE_MARGIN > self.clock.now()):
+        if why_unchangeable(message, self.clock.now()) is None:
             return Recorded.QUEUED_REPLY
         return Recorded.SENT_REPLY

@@ -9,9 +9,22 @@ from core.errors import InvalidInput, TooLateToChange
 from core.model import Actor, DeliveryStatus, Message, MessageKind, Status
 from core.ports import UnitOfWork
 from core.usecases.base import UseCaseBase
+from core.usecases.delivery import SENDING
 
 # A change this close to the send time could cross the send already in flight: refuse it.
 CHANGE_MARGIN = timedelta(milliseconds=500)
+
+
+def why_unchangeable(message: Message, now: datetime) -> str | None:
+    """Why a reply can no longer be withdrawn or edited, or None while it still can."""
+    if not message.leaves_inbox or message.delivery_status is not DeliveryStatus.QUEUED:
+        return "is not a queued reply"
+    if SENDING in message.meta:
+        return "is being sent"
+    send_at = message.meta.get("send_at")
+    if not send_at or datetime.fromisoformat(send_at) - CHANGE_MARGIN <= now:
+        return "is already on its way"
+    return None
 
 
 class UndoSendUseCases(UseCaseBase):
@@ -74,11 +87,7 @@ class UndoSendUseCases(UseCaseBase):
 
     async def _changeable(self, uow: UnitOfWork, message_id: int) -> Message:
         message = await self._message(uow, message_id, lock=True)
-        if not message.leaves_inbox or message.delivery_status is not DeliveryStatus.QUEUED:
-            raise TooLateToChange(message_id, "is not a queued reply")
-        if "sending_since" in message.meta:
-            raise TooLateToChange(message_id, "is being sent")
-        send_at = message.meta.get("send_at")
-        if not send_at or datetime.fromisoformat(send_at) - CHANGE_MARGIN <= self.clock.now():
-            raise TooLateToChange(message_id, "is already on its way")
+        reason = why_unchangeable(message, self.clock.now())
+        if reason is not None:
+            raise TooLateToChange(message_id, reason)
         return message

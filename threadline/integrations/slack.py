@@ -174,26 +174,15 @@ class _SlackFrontEnd:
         return True
 
     async def _check_token(self) -> None:
-        try:
-            auth = await self.client.auth_test()
-        except SlackApiError as exc:
-            code = slack_error_code(exc) or "error"
-            if code in AUTH_ERRORS:
-                raise SlackSetupError(auth_problem(code, "SLACK_BOT_TOKEN")) from None
-            raise
+        auth = await _token_call(self.client.auth_test(), "SLACK_BOT_TOKEN")
         self.services.workspace_url = auth.get("url")
         self.services.identity.bot_user_id = auth.get("user_id")
 
     async def _check_app_token(self) -> None:
         """Ask for a Socket Mode URL once ourselves: the SDK would retry a refused app token
         forever, logging a stack trace every few seconds."""
-        try:
-            await self.client.apps_connections_open(app_token=self.settings.slack_app_token)
-        except SlackApiError as exc:
-            code = slack_error_code(exc) or "error"
-            if code in AUTH_ERRORS:
-                raise SlackSetupError(auth_problem(code, "SLACK_APP_TOKEN")) from None
-            raise
+        await _token_call(self.client.apps_connections_open(
+            app_token=self.settings.slack_app_token), "SLACK_APP_TOKEN")
 
     async def _resolve_names(self) -> None:
         if not self.unresolved:
@@ -266,3 +255,15 @@ def _signed(verifier: SignatureVerifier, body: bytes, request: Request) -> bool:
         return verifier.is_valid_request(body, dict(request.headers))
     except (UnicodeDecodeError, ValueError):  # a body that is not text cannot be signed
         return False
+
+
+async def _token_call(call, setting: str):
+    """A Slack call whose refusal of the token in `setting` is a setup problem (one clear
+    error, no retries); other failures go through for the caller to retry."""
+    try:
+        return await call
+    except SlackApiError as exc:
+        code = slack_error_code(exc) or "error"
+        if code in AUTH_ERRORS:
+            raise SlackSetupError(auth_problem(code, setting)) from None
+        raise

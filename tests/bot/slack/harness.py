@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -161,3 +162,13 @@ async def stop_harness(h: Harness, http) -> None:
     for integration in h.runtime.integrations:
         if integration.stop is not None:
             await integration.stop()
+
+
+@asynccontextmanager
+async def running_harness(engine, slack: FakeSlack, tmp_path, **extra):
+    """The harness for one test, stopped afterwards (`h.http` is its app client)."""
+    h, http = await start_harness(engine, slack, tmp_path, **extra)
+    try:
+        yield h
+    finally:
+        await stop_harness(h, http)

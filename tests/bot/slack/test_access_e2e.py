@@ -334,18 +334,15 @@ async def test_channel_members_are_staff_and_leaving_the_channel_ends_it(h):
 
 
 async def test_allowed_users_narrow_staff_further(engine, slack, tmp_path):
-    from tests.bot.slack.harness import start_harness
+    from tests.bot.slack.harness import running_harness
 
-    h, http = await start_harness(engine, slack, tmp_path, SLACK_ALLOWED_USERS=BOSS)
-    try:
+    async with running_harness(engine, slack, tmp_path, SLACK_ALLOWED_USERS=BOSS) as h:
         answer = await h.post(h.req.slash_command("/inbox", "all", user_id=ANA,
                                                   channel_id=INBOX))
         assert "not on it" in answer.json()["text"]  # a member, but not on the list
         answer = await h.post(h.req.slash_command("/inbox", "all", user_id=BOSS,
                                                   channel_id=INBOX))
         assert "not on it" not in answer.text
-    finally:
-        await http.aclose()
 
 
 def test_the_manifest_subscribes_to_every_event_the_gate_lets_in():

@@ -203,18 +203,15 @@ async def test_template_modal_pick_fill_preview_send(h, conv):
 
 
 async def test_actions_from_users_outside_the_allowed_list_are_refused(engine, slack, tmp_path):
-    from tests.bot.slack.harness import start_harness
+    from tests.bot.slack.harness import running_harness
 
-    h, http = await start_harness(engine, slack, tmp_path, SLACK_ALLOWED_USERS="UBOSS")
-    try:
+    async with running_harness(engine, slack, tmp_path, SLACK_ALLOWED_USERS="UBOSS") as h:
         r = await h.customer_writes()
         card = h.card(r.conversation_id)
         await click(h, "tl_resolve", card, user=ANA, value=str(r.conversation_id))
         await h.wait(lambda: slack.responses_to("/actions/"))
         assert "not on it" in json.dumps(slack.responses_to("/actions/"))
         assert (await conversation(h, r.conversation_id)).status is Status.OPEN
-    finally:
-        await http.aclose()
 
 
 def _agent():
@@ -251,14 +248,11 @@ async def _has_body(h, conv_id, body):
 
 async def test_home_tab_shows_nothing_to_users_outside_the_allowed_list(engine, slack,
                                                                          tmp_path):
-    from tests.bot.slack.harness import start_harness
+    from tests.bot.slack.harness import running_harness
 
-    h, http = await start_harness(engine, slack, tmp_path, SLACK_ALLOWED_USERS="UBOSS")
-    try:
+    async with running_harness(engine, slack, tmp_path, SLACK_ALLOWED_USERS="UBOSS") as h:
         await h.customer_writes()
         await h.post(h.req.event(h.req.app_home_opened_event(ANA)))
         await h.wait(lambda: ANA in slack.home_views)
         home = json.dumps(slack.home_views[ANA], ensure_ascii=False)
         assert "ask a Slack admin" in home and "Lucía" not in home
-    finally:
-        await http.aclose()

@@ -1,12 +1,12 @@
 """Socket Mode (the default for a first install): no public URL, events over a WebSocket."""
 
-from tests.bot.slack.harness import ANA, INBOX, start_harness
+from tests.bot.slack.harness import ANA, INBOX, running_harness
 
 
 async def test_socket_mode_delivers_thread_replies(engine, slack, tmp_path):
-    h, http = await start_harness(engine, slack, tmp_path, SLACK_SIGNING_SECRET=None,
-                                  SLACK_APP_TOKEN="xapp-test")
-    try:
+    async with running_harness(
+            engine, slack, tmp_path,
+            SLACK_SIGNING_SECRET=None, SLACK_APP_TOKEN="xapp-test") as h:
         await h.wait(lambda: slack.socket_connections)
         r = await h.customer_writes()
         card = h.card(r.conversation_id)
@@ -21,24 +21,14 @@ async def test_socket_mode_delivers_thread_replies(engine, slack, tmp_path):
         # without a signing secret there is no HTTP endpoint to forge requests against
         response = await h.http.post("/slack/events", content=b"{}")
         assert response.status_code == 404
-    finally:
-        await http.aclose()
-        for integration in h.runtime.integrations:
-            if integration.stop is not None:
-                await integration.stop()
 
 
 async def test_slack_down_at_start_does_not_stop_threadline(engine, slack, tmp_path):
     slack.set_down(True)
-    h, http = await start_harness(engine, slack, tmp_path, SLACK_SIGNING_SECRET=None,
-                                  SLACK_APP_TOKEN="xapp-test")
-    try:
+    async with running_harness(
+            engine, slack, tmp_path,
+            SLACK_SIGNING_SECRET=None, SLACK_APP_TOKEN="xapp-test") as h:
         r = await h.customer_writes()  # stored; the mirror waits in the outbox
         assert r.conversation_id and not slack.socket_connections
         slack.set_down(False)
         await h.wait(lambda: slack.socket_connections, timeout=15)
-    finally:
-        await http.aclose()
-        for integration in h.runtime.integrations:
-            if integration.stop is not None:
-                await integration.stop()

@@ -5,14 +5,13 @@ and the countdown under a queued reply counts down."""
 import json
 from datetime import timedelta
 
-from tests.bot.slack.harness import ANA, INBOX, start_harness, stop_harness
+from tests.bot.slack.harness import ANA, INBOX, running_harness
 from threadline.integrations._sending import send_handlers
 
 
 async def test_a_channel_name_is_resolved_to_its_id_at_start(engine, slack, tmp_path):
     slack.add_channel("C0OTHER", "general")
-    h, http = await start_harness(engine, slack, tmp_path, SLACK_CHANNEL="#support")
-    try:
+    async with running_harness(engine, slack, tmp_path, SLACK_CHANNEL="#support") as h:
         assert slack.calls("conversations.list")
         r = await h.customer_writes()
         card = h.card(r.conversation_id)  # posted in C0INBOX, the id of #support
@@ -25,40 +24,32 @@ async def test_a_channel_name_is_resolved_to_its_id_at_start(engine, slack, tmp_
             return any(m.body == "hola desde #support"
                        for m in await h.inbox.thread(r.conversation_id))
         await h.wait(replied)
-    finally:
-        await stop_harness(h, http)
 
 
 async def test_an_unknown_channel_name_stops_slack_with_a_clear_error(engine, slack, tmp_path):
-    h, http = await start_harness(engine, slack, tmp_path, SLACK_CHANNEL="#nowhere")
-    try:
+    async with running_harness(engine, slack, tmp_path, SLACK_CHANNEL="#nowhere") as h:
         health = h.runtime.health.get("slack")
         assert health.state == "failed" and "#nowhere" in health.detail
-        ready = await http.get("/readyz")
+        ready = await h.http.get("/readyz")
         assert ready.status_code == 503 and "nowhere" in ready.text
         r = await h.customer_writes()
         assert slack.calls("chat.postMessage") == []
         counts = await h.runtime.outbox.counts()
         assert counts.get("pending", 0) >= 1 and counts.get("failed", 0) == 0  # kept
         assert r.conversation_id
-    finally:
-        await stop_harness(h, http)
 
 
 async def test_a_refused_bot_token_stops_slack_and_keeps_the_rows(engine, slack, tmp_path):
-    h, http = await start_harness(engine, slack, tmp_path, SLACK_BOT_TOKEN="xoxb-revoked")
-    try:
+    async with running_harness(engine, slack, tmp_path, SLACK_BOT_TOKEN="xoxb-revoked") as h:
         health = h.runtime.health.get("slack")
         assert health.state == "failed"
         assert "SLACK_BOT_TOKEN" in health.detail and "invalid_auth" in health.detail
-        ready = (await http.get("/readyz"))
+        ready = (await h.http.get("/readyz"))
         assert ready.status_code == 503 and "SLACK_BOT_TOKEN" in ready.text
         await h.customer_writes()
         counts = await h.runtime.outbox.counts()
         assert counts.get("failed", 0) == 0 and counts.get("pending", 0) >= 1
         assert len(slack.calls("auth.test")) == 1  # one clear error, no retry loop
-    finally:
-        await stop_harness(h, http)
 
 
 async def test_a_token_revoked_while_running_stops_slack_without_losing_posts(h):
@@ -74,28 +65,25 @@ async def test_a_token_revoked_while_running_stops_slack_without_losing_posts(h)
 
 
 async def test_swapped_tokens_are_refused_before_anything_starts(engine, slack, tmp_path):
-    h, http = await start_harness(engine, slack, tmp_path, SLACK_BOT_TOKEN="xapp-1-A0-1-x",
-                                  SLACK_SIGNING_SECRET=None, SLACK_APP_TOKEN="xoxb-test")
-    try:
+    async with running_harness(
+            engine, slack, tmp_path,
+            SLACK_BOT_TOKEN="xapp-1-A0-1-x", SLACK_SIGNING_SECRET=None,
+            SLACK_APP_TOKEN="xoxb-test") as h:
         assert not any(i.name == "slack" for i in h.runtime.integrations)
         detail = h.runtime.health.get("slack").detail
         assert "SLACK_APP_TOKEN" in detail and "SLACK_BOT_TOKEN" in detail
         assert slack.recorded == []  # nothing was even tried
-        assert (await http.get("/readyz")).status_code == 503
-    finally:
-        await stop_harness(h, http)
+        assert (await h.http.get("/readyz")).status_code == 503
 
 
 async def test_a_refused_app_token_stops_socket_mode(engine, slack, tmp_path):
-    h, http = await start_harness(engine, slack, tmp_path, SLACK_SIGNING_SECRET=None,
-                                  SLACK_APP_TOKEN="xapp-wrong")
-    try:
+    async with running_harness(
+            engine, slack, tmp_path,
+            SLACK_SIGNING_SECRET=None, SLACK_APP_TOKEN="xapp-wrong") as h:
         health = await h.wait(lambda: h.runtime.health.get("slack").state == "failed"
                               and h.runtime.health.get("slack"))
         assert "SLACK_APP_TOKEN" in health.detail
         assert len(slack.calls("apps.connections.open")) == 1
-    finally:
-        await stop_harness(h, http)
 
 
 async def test_the_marker_counts_down_and_stops_at_the_send(h):
