@@ -64,6 +64,20 @@ class EarlyReport:
     error_text: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class UnreadableInbound:
+    """A part of a signed delivery that could not be read, kept as received so nothing a
+    provider gave us is silently lost (the rest of its delivery is processed)."""
+
+    surface: str
+    path: str  # where in the delivery, e.g. "entry[0].changes[1].value.messages[2]"
+    reason: str
+    raw: str  # the part as JSON text, cleaned and bounded by the bridge
+    digest: str  # identifies the whole part: a redelivery is stored once
+    received_at: datetime | None = None
+    id: int | None = None
+
+
 @dataclass(slots=True)
 class MetricsFacts:
     conversations: list[Conversation] = field(default_factory=list)
@@ -160,6 +174,10 @@ class LinkRepository(Protocol):
         ...
 
     async def find(self, surface: str, external_id: str) -> Link | None: ...
+    async def find_many(self, surface: str, external_ids: Sequence[str]) -> list[Link]:
+        """The links of those ids that have one, in no particular order."""
+        ...
+
     async def find_any(self, surface: str, external_ids: Sequence[str]) -> Link | None: ...
     async def for_conversation(self, conversation_id: int, surface: str) -> list[Link]: ...
 
@@ -177,6 +195,16 @@ class EarlyReports(Protocol):
     async def add(self, report: EarlyReport, at: datetime) -> None: ...
     async def take(self, surface: str, provider_message_id: str) -> list[EarlyReport]:
         """Return and forget the reports waiting for this provider message id."""
+        ...
+
+
+class UnreadableInboundLog(Protocol):
+    async def add(self, part: UnreadableInbound, at: datetime) -> bool:
+        """Store the part; False if (surface, digest) is stored already."""
+        ...
+
+    async def recent(self, surface: str | None, limit: int) -> list[UnreadableInbound]:
+        """Newest first."""
         ...
 
 
@@ -213,6 +241,7 @@ class UnitOfWork(Protocol):
     metrics: MetricsSource
     early_reports: EarlyReports
     sync_state: SyncState
+    unreadable: UnreadableInboundLog
 
     async def __aenter__(self) -> UnitOfWork: ...
     async def __aexit__(self, *exc: object) -> None:

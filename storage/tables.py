@@ -278,3 +278,19 @@ sync_state = Table(
     Column("value", JsonDoc, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
+
+# Parts of signed deliveries the bridges could not read, kept raw (the rest of the delivery
+# is processed); the digest identifies a part, so redeliveries store it once.
+unreadable_inbound = Table(
+    "unreadable_inbound",
+    metadata,
+    _pk(),
+    Column("surface", String(50), nullable=False),
+    Column("path", String(500), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("raw", Text, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    UniqueConstraint("surface", "digest"),
+    Index(None, "received_at"),
+)

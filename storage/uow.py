@@ -24,6 +24,7 @@ from storage.repositories import (
     SqlTagRepository,
     SqlTeamRepository,
     SqlTemplateRepository,
+    SqlUnreadableInbound,
 )
 
 # SQLite has one writer at a time. Left to its busy timeout, waiting transactions retry at
@@ -98,6 +99,7 @@ class SqlUnitOfWork:
         self.metrics = SqlMetricsSource(conn)
         self.early_reports = SqlEarlyReports(conn)
         self.sync_state = SqlSyncState(conn)
+        self.unreadable = SqlUnreadableInbound(conn)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

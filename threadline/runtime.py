@@ -128,6 +128,14 @@ class Runtime:
             self.metrics.received(str(message.channel), message.provider)
         return result
 
+    async def receive_many(self, messages: list[InboundMessage]) -> list:
+        """One provider delivery's messages in one transaction (see Inbox.receive_many)."""
+        results = await self.inbox.receive_many(messages)
+        for message, result in zip(messages, results, strict=True):
+            if isinstance(result, InboundResult) and not result.duplicate:
+                self.metrics.received(str(message.channel), message.provider)
+        return results
+
     # -- periodic jobs ---------------------------------------------------------------------
     async def dispatch_sweep(self) -> None:
         """Leader-only: refresh the outbox gauges and nudge this process's dispatch loop.

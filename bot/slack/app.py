@@ -31,6 +31,9 @@ class SeenEvents:
             self._seen.popitem(last=False)
         return True
 
+    def forget(self, event_id: str) -> None:
+        self._seen.pop(event_id, None)
+
 
 def build_bolt_app(client: AsyncWebClient, signing_secret: str | None,
                    services: SlackServices) -> AsyncApp:
@@ -48,12 +51,14 @@ def build_bolt_app(client: AsyncWebClient, signing_secret: str | None,
     services.gate = gate
 
     @app.middleware
-    async def dedupe_events(body: dict, next):
+    async def dedupe_events(body: dict, context, next):
         event_id = body.get("event_id") if isinstance(body, dict) else None
         if event_id and not seen.first_time(event_id):
             log.info("ignoring a redelivered Slack event %s", event_id)
             # An explicit 200: without a response Bolt would answer 404 and Slack retries.
             return BoltResponse(status=200, body="")
+        if event_id:  # a listener that failed before the ack: the redelivery must run
+            context["forget_event"] = lambda: seen.forget(event_id)
         await next()
         return None
 

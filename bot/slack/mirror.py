@@ -13,11 +13,12 @@ from collections.abc import Callable
 from bot.slack.countdown import Countdown
 from bot.slack.gateway import POST_EVENT, SlackGateway, post_payload
 from bot.slack.presenter import Presenter
+from bot.slack.views import blocks as block_views
 from bot.slack.views import card as card_views
 from bot.slack.views import thread as thread_views
 from core.delivery import PermanentError
 from core.model import Direction, Message, MessageKind, Role
-from core.ports import FileStore
+from core.ports import FileStore, Link
 from core.usecases import Inbox
 
 log = logging.getLogger("threadline.slack.mirror")
@@ -44,6 +45,15 @@ def ref(channel: str, ts: str) -> str:
 def split_ref(external_id: str) -> tuple[str, str]:
     channel, ts = external_id.split(":", 1)
     return channel, ts
+
+
+def _joined(payloads: list[dict]) -> dict:
+    """text and blocks of one thread post carrying these customer messages, in order."""
+    blocks = [b for p in payloads for b in p["blocks"]]
+    if len(blocks) > MAX_BLOCKS:  # grown since it was posted (a reaction, a failure note)
+        blocks = blocks[:MAX_BLOCKS - 1] + [block_views.context(
+            ":scissors: Slack shows no more of these messages in one post.")]
+    return {"text": "\n".join(p["text"] for p in payloads)[:MAX_TEXT], "blocks": blocks}
 
 
 class SlackMirror:
@@ -143,19 +153,16 @@ class SlackMirror:
         if await self._refresh_status(conv_id, message):
             return
         mirrored = await self._link_for(conv_id, MSG, message.id)
-        if mirrored and message.direction is Direction.IN and message.attachments:
+        if not mirrored or message.direction is not Direction.IN:
+            return
+        if message.attachments:
             # a file fetched after the message was mirrored (media off the webhook's ack)
             channel, thread_ts = await self.ensure_card(conv_id)
             await self._upload_attachments(channel, thread_ts, message)
-        if mirrored and "#" not in mirrored and message.direction is Direction.IN:
-            # e.g. a WhatsApp reaction on a message mirrored on its own
-            details = await self.inbox.conversation_summary(conv_id)
-            view = self.presenter.message(message, details.contact, {})
-            payload = thread_views.customer_message(view)
-            payload.pop("username", None)
-            payload.pop("icon_emoji", None)
-            channel, ts = split_ref(mirrored)
-            await self.slack.update(channel, ts, text=payload["text"], blocks=payload["blocks"])
+        # The post may carry the messages coalesced with this one ("<ref>#n" links): it is
+        # redrawn whole, from each one's current state, so a "Downloading" line (or a
+        # reaction) is refreshed wherever the message sits and no neighbour is dropped.
+        await self._redraw_customer_post(conv_id, mirrored.split("#", 1)[0])
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -180,7 +187,7 @@ class SlackMirror:
                                       first: Message, mirrored: set) -> None:
         """Post a customer message, coalescing the ones right behind it that are not
         mirrored yet: a burst then costs fewer posts against Slack's per-channel limit."""
-        batch, blocks = [], []
+        batch, blocks = [], 0
         for message in (m for m in details.messages if m.id >= first.id):
             if message.id != first.id and (
                 message.direction is not Direction.IN or message.kind is not MessageKind.MESSAGE
@@ -189,24 +196,41 @@ class SlackMirror:
                 break
             payload = thread_views.customer_message(
                 self.presenter.message(message, details.contact, {}))
-            if batch and len(blocks) + len(payload["blocks"]) > MAX_BLOCKS:
+            if batch and blocks + len(payload["blocks"]) > MAX_BLOCKS:
                 break
             batch.append((message, payload))
-            blocks.extend(payload["blocks"])
+            blocks += len(payload["blocks"])
         head = batch[0][1]
-        text = "\n".join(p["text"] for _, p in batch)[:MAX_TEXT]
         _, ts, posted = await self._post_once(
             f"msg:{first.id}", first.conversation_id, first.id, channel, thread_ts=thread_ts,
-            carried=[m.id for m, _ in batch], text=text, blocks=blocks,
+            carried=[m.id for m, _ in batch], **_joined([p for _, p in batch]),
             username=head.get("username"), icon_emoji=head.get("icon_emoji"))
         if posted is not None:  # an earlier attempt's post: link what that one carried
             carried = set(posted)
             batch = [(m, p) for m, p in batch if m.id in carried] or batch[:1]
-        for n, (message, _) in enumerate(batch):
-            external = ref(channel, ts) if n == 0 else f"{ref(channel, ts)}#{n}"
-            await self.inbox.claim_link(MSG, external, message.conversation_id, message.id)
+        await self.inbox.claim_links([
+            Link(MSG, ref(channel, ts) if n == 0 else f"{ref(channel, ts)}#{n}",
+                 message.conversation_id, message.id)
+            for n, (message, _) in enumerate(batch)])
         for message, _ in batch:
             await self._upload_attachments(channel, thread_ts, message)
+
+    async def _redraw_customer_post(self, conv_id: int, post_ref: str) -> None:
+        """Update a customer post with every message it carries, in their posted order."""
+        parts = []
+        for link in await self.inbox.links_of(conv_id, MSG):
+            base, _, n = link.external_id.partition("#")
+            if base == post_ref and link.message_id is not None:
+                parts.append((int(n or 0), link.message_id))
+        contact = (await self.inbox.conversation_summary(conv_id)).contact
+        payloads = []
+        for _, message_id in sorted(parts):
+            message = await self.inbox.message(message_id)
+            payloads.append(thread_views.customer_message(
+                self.presenter.message(message, contact, {})))
+        if payloads:
+            channel, ts = split_ref(post_ref)
+            await self.slack.update(channel, ts, **_joined(payloads))
 
     async def _post_once(self, key: str, conv_id: int, message_id: int | None, channel: str,
                          *, thread_ts: str | None = None, carried: list[int] | None = None,

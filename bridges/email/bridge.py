@@ -19,7 +19,7 @@ from bridges.email.compose import (
     make_message_id,
 )
 from bridges.email.config import MB, MailboxConfig
-from bridges.email.imap_session import IMAP_ERRORS, FetchedMessage, ImapSession
+from bridges.email.imap_session import FetchedMessage
 from bridges.email.oauth import OAuthError, TokenSource
 from bridges.email.parsing import (
     ParsedEmail,
@@ -28,9 +28,10 @@ from bridges.email.parsing import (
     parse_headers,
     synthetic_message_id,
 )
+from bridges.email.sent_copy import Placed, SentFolder, SentFolderUnavailable
 from bridges.email.smtp_sender import SmtpAuthError, send_mail
 from core.addresses import normalize_email
-from core.delivery import PermanentError, TransientError
+from core.delivery import CANNOT_TELL, DeliveryError, PermanentError, TransientError
 from core.errors import InvalidEmailAddress
 from core.inbound import InboundMessage, InboundResult
 from core.model import Attachment, Channel, DeliveryStatus
@@ -51,6 +52,7 @@ class EmailBridge:
         self.config, self.inbox, self._receive, self.files = config, inbox, receive, files
         self.own_addresses = own_addresses | {config.address.lower()}
         self.tokens = tokens
+        self.sent = SentFolder(config)
 
     # -- inbound ------------------------------------------------------------------------
     async def known_message_ids(self, ids: list[str]) -> set[str]:
@@ -171,6 +173,13 @@ class EmailBridge:
         ))
 
     # -- outbound -------------------------------------------------------------------------
+    def message_id_for(self, ctx: OutboundContext) -> str:
+        """Every attempt to send one stored message uses this same Message-ID."""
+        message = ctx.message
+        assert message.id is not None and ctx.conversation.id is not None
+        return make_message_id(ctx.account.id, self.config.address, ctx.conversation.id,
+                               message.id, message.created_at)
+
     async def build_outgoing(self, ctx: OutboundContext) -> OutgoingMail:
         message, conv, account = ctx.message, ctx.conversation, ctx.account
         assert message.id is not None and conv.id is not None
@@ -192,8 +201,7 @@ class EmailBridge:
             to_name=ctx.contact.name,
             subject=conv.subject or "",
             body=message.body,
-            message_id=make_message_id(account.id, self.config.address, conv.id, message.id,
-                                       message.created_at),
+            message_id=self.message_id_for(ctx),
             date=datetime.now(UTC),
             thread_ids=list(ctx.thread_ids),
             attachments=attachments,
@@ -201,18 +209,50 @@ class EmailBridge:
         )
 
     async def send(self, ctx: OutboundContext) -> str:
-        """The outbox's send function: returns the Message-ID it sent (stored by mark_sent)."""
+        """The outbox's send function: returns the Message-ID it sent (stored by mark_sent).
+        Our own Sent copy goes in before SMTP (see sent_copy: it answers `lookup`)."""
         outgoing = await self.build_outgoing(ctx)
         msg = build_mail(outgoing, reply=bool(outgoing.thread_ids))
+        raw, mid = msg.as_bytes(), outgoing.message_id
         token = await self._token_for_send()
+        placed = Placed()
+        if self.config.sent_copies == "own":
+            placed = await self._imap(self.sent.prepare, raw, outgoing.date, mid, token)
+            if placed.sent_already:
+                log.info("email %s: %s is in the Sent folder already: not sent again",
+                         self.config.account, mid)
+                return mid
         try:
             await asyncio.to_thread(send_mail, self.config, msg, [outgoing.to_address], token)
-        except SmtpAuthError:
-            if self.tokens is not None:
+        except DeliveryError as exc:
+            if isinstance(exc, SmtpAuthError) and self.tokens is not None:
                 self.tokens.invalidate()  # expired early or revoked: fetch a new one next try
+            await asyncio.to_thread(self.sent.discard, placed, mid, token)
             raise
-        await self._append_sent(msg.as_bytes(), outgoing.date)
-        return outgoing.message_id
+        except BaseException:  # a bug or a cancel: the outcome is unknown, the copy says so
+            placed.drop()
+            raise
+        await asyncio.to_thread(self.sent.confirm, placed, mid, raw, outgoing.date, token)
+        return mid
+
+    async def lookup(self, ctx: OutboundContext) -> str | None:
+        """The outbox's lookup for a send a crash left unknown, in the Sent folder. IMAP
+        unreachable raises a TransientError rather than answering CANNOT_TELL: a resend
+        would need IMAP anyway (the copy goes first), and the lookup failing leaves the
+        attempt unknown, so the next try asks again instead of risking a second copy to
+        the customer because of a passing outage."""
+        if self.config.sent_copies == "none":
+            return CANNOT_TELL
+        token = await self._token_for_send()
+        return await self._imap(self.sent.lookup, self.message_id_for(ctx), token)
+
+    async def _imap(self, call, *args):
+        try:
+            return await asyncio.to_thread(call, *args)
+        except SentFolderUnavailable:
+            if self.tokens is not None:
+                self.tokens.invalidate()  # a refused token is refreshed before the next try
+            raise
 
     async def _token_for_send(self) -> str | None:
         if self.tokens is None:
@@ -223,28 +263,3 @@ class EmailBridge:
             if exc.permanent:
                 raise PermanentError(str(exc), "oauth") from exc
             raise TransientError(str(exc), "oauth") from exc
-
-    async def _append_sent(self, raw: bytes, when: datetime) -> None:
-        """Keep a copy in the Sent folder; Gmail files sent mail itself. The mail is out
-        already, so a failure here is logged, never raised (that would send it again)."""
-        if self.config.sent_folder == "" or self.config.is_gmail:
-            return
-        try:
-            token = await self.tokens.token() if self.tokens is not None else None
-            await asyncio.to_thread(self._append_blocking, raw, when, token)
-        except (*IMAP_ERRORS, OAuthError) as exc:
-            log.warning("email %s: sent, but not copied to the Sent folder: %s",
-                        self.config.account, exc)
-
-    def _append_blocking(self, raw: bytes, when: datetime, token: str | None) -> None:
-        session = ImapSession(self.config)
-        session.connect(token)
-        try:
-            folder = self.config.sent_folder or session.sent_folder()
-            if folder:
-                session.append(folder, raw, when)
-            else:
-                log.warning("email %s: no Sent folder found; set EMAIL_SENT_FOLDER",
-                            self.config.account)
-        finally:
-            session.close()

@@ -31,6 +31,10 @@ class MailboxConfig:
     poll_seconds: float = 60.0
     lookback_days: int = 14
     sent_folder: str | None = None  # None: find the \Sent folder; "" : never append
+    # The SMTP server files a copy in Sent itself (Gmail's does); None: tell by the hosts.
+    sent_by_provider: bool | None = None
+    # How long a provider may take to show a sent mail in Sent, before "absent" means unsent.
+    sent_settle_seconds: float = 10.0
     max_attachment_bytes: int = 25 * MB
     max_message_bytes: int = 50 * MB  # larger mail is imported as its headers and a note
     fetch_round_bytes: int = 20 * MB  # bodies per FETCH round, by their RFC822.SIZE
@@ -53,3 +57,16 @@ class MailboxConfig:
     def is_gmail(self) -> bool:
         host = self.imap_host.lower()
         return self.auth == "xoauth2_google" or host.endswith(("gmail.com", "googlemail.com"))
+
+    @property
+    def sent_copies(self) -> str:
+        """Who keeps the Sent copy: "provider", "own" (we APPEND it) or "none"."""
+        if self.sent_folder == "":
+            return "none"
+        provider = self.sent_by_provider
+        if provider is None:  # smtp.gmail.com files what it sends; a relay (smtp-relay.) not
+            smtp = (self.smtp_host or "").lower()
+            provider = self.is_gmail and smtp in ("smtp.gmail.com", "smtp.googlemail.com")
+        if provider:
+            return "provider"
+        return "none" if self.is_gmail else "own"  # Gmail's IMAP, another SMTP: as before

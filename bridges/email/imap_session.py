@@ -181,8 +181,42 @@ class ImapSession:
                 return name
         return None
 
-    def append(self, folder: str, raw: bytes, when: datetime | None) -> None:
-        self._c().append(folder, raw, flags=[b"\\Seen"], msg_time=when)
+    def append(self, folder: str, raw: bytes, when: datetime | None,
+               flags: tuple[bytes, ...] = (b"\\Seen",)) -> None:
+        self._c().append(folder, raw, flags=list(flags), msg_time=when)
+
+    def select_writable(self, folder: str) -> bool:
+        """SELECT read-write (flags will change); True when the folder keeps keywords of
+        our own (`\\*` in PERMANENTFLAGS, RFC 3501 7.1)."""
+        info = self._c().select_folder(folder)
+        return b"\\*" in info.get(b"PERMANENTFLAGS", ())
+
+    def with_message_id(self, message_id: str) -> list[tuple[int, bytes, frozenset[bytes]]]:
+        """(UID, Message-ID header lines, flags) of the selected folder's messages whose
+        Message-ID header contains `message_id` (SEARCH HEADER matches substrings: the
+        caller compares the header itself)."""
+        c = self._c()
+        uids = c.search(["HEADER", "Message-ID", message_id])
+        if not uids:
+            return []
+        data = c.fetch(uids, ["FLAGS", "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"])
+        out = []
+        for uid in sorted(set(uids) & set(data)):
+            row = data[uid]
+            header = next((v for k, v in row.items() if k.startswith(b"BODY[HEADER.FIELDS")),
+                          b"")
+            out.append((uid, bytes(header or b""), frozenset(row.get(b"FLAGS", ()))))
+        return out
+
+    def remove_flags(self, uids: list[int], flags: list[bytes]) -> None:
+        self._c().remove_flags(uids, flags, silent=True)
+
+    def delete(self, uids: list[int]) -> None:
+        """Flag deleted and expunge these UIDs only (UID EXPUNGE needs UIDPLUS; without it
+        they stay flagged \\Deleted rather than expunging other people's deletions)."""
+        self._c().add_flags(uids, [b"\\Deleted"], silent=True)
+        if b"UIDPLUS" in self.capabilities:
+            self._c().uid_expunge(uids)
 
     # -- closing --------------------------------------------------------------------------
     def abort(self) -> None:

@@ -12,6 +12,7 @@ from urllib.parse import quote
 import httpx
 
 from bridges.whatsapp_common.media import MediaTooLarge
+from bridges.whatsapp_common.media_urls import MediaUrlPolicy, origin_of, read_capped
 from core.delivery import DeliveryError, PermanentError, RetryAfter, TransientError
 
 log = logging.getLogger("threadline.whatsapp_cloud")
@@ -20,6 +21,17 @@ DEFAULT_RETRY_SECONDS = 60.0  # Meta does not say when throughput limits lift
 WINDOW_CODES = {"131047"}
 THROTTLE_CODES = {"130429", "131056", "4", "80007"}
 TOKEN_CODES = {"190"}
+# Where Meta's media-info `url` may point: lookaside.fbsbx.com today. Our bearer token goes
+# with the request, so nothing else (and no http, no other port) is ever fetched.
+META_MEDIA_HOSTS = ("*.fbsbx.com", "*.facebook.com", "*.whatsapp.net")
+
+
+def media_policy(base_url: str) -> MediaUrlPolicy:
+    """Meta's media hosts over https, plus exactly the configured Graph origin (the fake
+    Graph API in tests, a proxy), which already gets the token for every other call."""
+    origin = origin_of(base_url)
+    return MediaUrlPolicy(META_MEDIA_HOSTS, frozenset({"https"}),
+                          frozenset({origin} if origin else ()), "Meta")
 
 
 def graph_error(status: int, body: object, headers: httpx.Headers | None = None) -> DeliveryError:
@@ -47,6 +59,14 @@ def graph_error(status: int, body: object, headers: httpx.Headers | None = None)
     return PermanentError(text, code or str(status))
 
 
+def _redirect_host(response: httpx.Response) -> str:
+    """Only the host of a redirect target, for the log (its query may be signed)."""
+    try:
+        return response.url.join(response.headers.get("location", "")).host or "no host"
+    except (httpx.InvalidURL, ValueError):
+        return "an invalid URL"
+
+
 @dataclass(frozen=True, slots=True)
 class MediaInfo:
     url: str
@@ -59,6 +79,7 @@ class GraphClient:
         self.base = base_url.rstrip("/")
         self.token = token
         self.http = http
+        self.media_policy = media_policy(self.base)
 
     @property
     def _auth(self) -> dict[str, str]:
@@ -98,26 +119,36 @@ class GraphClient:
         return await self.download(info.url, limit), info.content_type
 
     async def download(self, url: str, limit: int) -> bytes:
-        """Step two of Meta's download: the short-lived url, with the same bearer token.
-        Streams and stops at `limit` so an oversized file never fills memory."""
-        chunks, total = [], 0
+        """Step two of Meta's download: the short-lived url, with the same bearer token, so
+        only a Meta media host (or the configured Graph origin) is asked. Streams and stops
+        at `limit` so an oversized file never fills memory."""
+        refusal = self.media_policy.refusal(url)
+        if refusal:
+            raise PermanentError(f"media URL refused: {refusal}")
         try:
-            async with self.http.stream("GET", url, headers=self._auth) as response:
-                if response.status_code >= 400:
+            async with self.http.stream("GET", url, headers=self._auth,
+                                        follow_redirects=False) as response:
+                if 300 <= response.status_code < 400:
+                    # Meta documents this GET as answering the file itself (200, binary);
+                    # a redirect is not part of that contract, so it is not followed (the
+                    # token would go along) and its body is never stored as the file.
+                    log.warning("media URL on %s answered HTTP %d (redirect to %s)",
+                                response.url.host, response.status_code,
+                                _redirect_host(response))
+                    raise PermanentError(
+                        f"media URL answered HTTP {response.status_code} (a redirect) instead "
+                        "of the file; Meta serves media directly, so it was not followed",
+                        str(response.status_code))
+                if not 200 <= response.status_code < 300:
                     await response.aread()
                     try:
                         body = response.json()
                     except ValueError:
                         body = None
                     raise graph_error(response.status_code, body, response.headers)
-                async for chunk in response.aiter_bytes():
-                    total += len(chunk)
-                    if total > limit:
-                        raise MediaTooLarge(total)
-                    chunks.append(chunk)
+                return await read_capped(response, limit)
         except httpx.HTTPError as exc:
             raise TransientError(f"media download failed: {exc!r}") from exc
-        return b"".join(chunks)
 
     async def upload(self, phone_number_id: str, data: bytes, filename: str,
                      content_type: str) -> str:

@@ -3,13 +3,16 @@
 Total over any JSON: a field of the wrong type reads as absent (`pick`/`text`), so the
 only error is PayloadError for a body that is not a delivery at all (answered 400). Every
 message becomes something: types we do not render, or known types in a shape we cannot
-read, are kept as an "unsupported" body plus their raw payload in meta, never dropped.
+read, are kept as an "unsupported" body plus their raw payload in meta, never dropped. A
+part we cannot read at all (a change whose value is no object, a message with no sender)
+becomes an UnreadablePart, kept raw, and the rest of the delivery is still parsed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -23,6 +26,7 @@ from bridges.whatsapp_common.payload import (
     TooDeep,
     bounded,
     bounded_id,
+    clean_text,
     clean_tree,
     pick,
     text,
@@ -31,6 +35,8 @@ from bridges.whatsapp_common.payload import (
 MEDIA_TYPES = ("image", "video", "audio", "voice", "document", "sticker")
 STATUS_VALUES = ("sent", "delivered", "read", "failed")
 MAX_SENDER = 64
+MAX_RAW = 64 * 1024  # bytes of one unreadable part kept (a delivery is up to 3 MB)
+MAX_PATH = 500  # the unreadable_inbound.path column
 
 
 class PayloadError(ValueError):
@@ -49,6 +55,8 @@ class ParsedMessage:
     media: MediaRef | None = None
     context_id: str | None = None
     meta: dict = field(default_factory=dict)
+    path: str = ""  # where it was in the delivery
+    item: dict | None = None  # as received: kept raw if the inbox refuses the message
 
 
 @dataclass(slots=True)
@@ -71,23 +79,24 @@ class ParsedStatus:
     error_text: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class UnreadablePart:
+    path: str  # e.g. "entry[0].changes[1].value.messages[2]"
+    reason: str
+    raw: str  # JSON text, storable and bounded
+    digest: str  # sha256 of the path and the whole part
+
+
 @dataclass(slots=True)
 class ParsedDelivery:
     messages: list[ParsedMessage] = field(default_factory=list)
     reactions: list[ParsedReaction] = field(default_factory=list)
     statuses: list[ParsedStatus] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)  # change fields we do not handle
+    unreadable: list[UnreadablePart] = field(default_factory=list)
 
-
-def _objects(value, path: str) -> list[dict]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise PayloadError(f"{path} must be a list")
-    for i, item in enumerate(value):
-        if not isinstance(item, dict):
-            raise PayloadError(f"{path}[{i}] must be an object")
-    return value
+    def skip(self, path: str, reason: str, part) -> None:
+        self.unreadable.append(unreadable_part(path, reason, part))
 
 
 def _time(raw) -> datetime:
@@ -117,14 +126,19 @@ def load_delivery(body: bytes) -> ParsedDelivery:
 
 
 def parse_delivery(data: object) -> ParsedDelivery:
+    """PayloadError only when `data` is not a delivery at all; a narrower problem makes
+    that part unreadable (kept raw in `unreadable`) and the rest is parsed."""
     if not isinstance(data, dict):
         raise PayloadError("the body must be a JSON object")
     if data.get("object") != "whatsapp_business_account":
         got = bounded(repr(data.get("object")), 80)
         raise PayloadError(f"object must be 'whatsapp_business_account', got {got}")
+    entries = data.get("entry")
+    if entries is not None and not isinstance(entries, list):
+        raise PayloadError("entry must be a list")
     out = ParsedDelivery()
-    for e, entry in enumerate(_objects(data.get("entry"), "entry")):
-        for c, change in enumerate(_objects(entry.get("changes"), f"entry[{e}].changes")):
+    for e, entry in _objects(out, entries, "entry"):
+        for c, change in _objects(out, entry.get("changes"), f"entry[{e}].changes"):
             path = f"entry[{e}].changes[{c}]"
             kind = change.get("field", "messages")
             if kind != "messages":
@@ -132,27 +146,48 @@ def parse_delivery(data: object) -> ParsedDelivery:
                 continue
             value = change.get("value")
             if not isinstance(value, dict):
-                raise PayloadError(f"{path}.value must be an object")
-            _parse_value(value, path, out)
+                out.skip(f"{path}.value", f"must be an object, got {_kind(value)}", value)
+                continue
+            _parse_value(value, f"{path}.value", out)
     return out
+
+
+def _objects(out: ParsedDelivery, value, path: str) -> Iterator[tuple[int, dict]]:
+    """The object items of a list field; anything else there is unreadable."""
+    if value is None:
+        return
+    if not isinstance(value, list):
+        out.skip(path, f"must be a list, got {_kind(value)}", value)
+        return
+    for i, item in enumerate(value):
+        if isinstance(item, dict):
+            yield i, item
+        else:
+            out.skip(f"{path}[{i}]", f"must be an object, got {_kind(item)}", item)
+
+
+def _kind(value) -> str:
+    return "nothing" if value is None else type(value).__name__
 
 
 def _parse_value(value: dict, path: str, out: ParsedDelivery) -> None:
     phone_id = text(pick(value, "metadata", dict), "phone_number_id")
+    if not phone_id and (value.get("messages") or value.get("statuses")):
+        # No number to route by: the whole change is kept as one part.
+        out.skip(path, "metadata.phone_number_id is missing", value)
+        return
     names = {}
     for contact in pick(value, "contacts", list, []):
         if text(contact, "wa_id"):
             names[text(contact, "wa_id")] = bounded(
                 text(pick(contact, "profile", dict), "name"), MAX_NAME)
-    messages = _objects(value.get("messages"), f"{path}.value.messages")
-    statuses = _objects(value.get("statuses"), f"{path}.value.statuses")
-    if (messages or statuses) and not phone_id:
-        raise PayloadError(f"{path}.value.metadata.phone_number_id is missing")
-    for i, item in enumerate(messages):
+    for i, item in _objects(out, value.get("messages"), f"{path}.messages"):
         sender = text(item, "from") or (next(iter(names)) if len(names) == 1 else "")
         sender = bounded(sender, MAX_SENDER)  # longer is no phone number; keeps logs sane
         if not sender:
-            raise PayloadError(f"{path}.value.messages[{i}].from is missing")
+            out.skip(f"{path}.messages[{i}]", "from is missing (and the change has not "
+                     "exactly one contact to take it from)", item)
+            continue
         wamid = bounded_id(text(item, "id") or _synthetic_id(item))
         at = _time(item.get("timestamp"))
         kind = text(item, "type") or "unknown"
@@ -162,9 +197,10 @@ def _parse_value(value: dict, path: str, out: ParsedDelivery) -> None:
                 phone_id, wamid, sender, bounded_id(text(reaction, "message_id")),
                 bounded(text(reaction, "emoji"), 32), at))
             continue
-        out.messages.append(_message(item, phone_id, wamid, sender, names.get(sender, ""), at,
-                                     kind))
-    for item in statuses:
+        msg = _message(item, phone_id, wamid, sender, names.get(sender, ""), at, kind)
+        msg.path, msg.item = f"{path}.messages[{i}]", item
+        out.messages.append(msg)
+    for _, item in _objects(out, value.get("statuses"), f"{path}.statuses"):
         errors = pick(item, "errors", list, [])
         first = errors[0] if errors and isinstance(errors[0], dict) else {}
         details = text(pick(first, "error_data", dict), "details") or None
@@ -174,6 +210,17 @@ def _parse_value(value: dict, path: str, out: ParsedDelivery) -> None:
             _time(item.get("timestamp")), bounded(text(first, "code"), MAX_CODE) or None,
             bounded(reason, MAX_REASON) or None,
         ))
+
+
+def unreadable_part(path: str, reason: str, part) -> UnreadablePart:
+    """The part as storable JSON text: cleaned, cut at MAX_RAW bytes (the digest is over
+    all of it, so a redelivery is recognised however long it is)."""
+    raw = clean_text(json.dumps(part, ensure_ascii=False, default=repr))
+    digest = hashlib.sha256(f"{path}\n{raw}".encode()).hexdigest()
+    data = raw.encode()
+    if len(data) > MAX_RAW:
+        raw = data[:MAX_RAW].decode(errors="ignore") + f"\n[cut: {len(data)} bytes in all]"
+    return UnreadablePart(bounded(path, MAX_PATH), bounded(reason, MAX_REASON), raw, digest)
 
 
 def _message(item: dict, phone_id: str, wamid: str, sender: str, name: str, at: datetime,

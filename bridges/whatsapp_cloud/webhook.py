@@ -1,8 +1,9 @@
 """Meta webhook endpoint: verify, parse, hand every message and status to the core, then 200.
 
 Order of work for one delivery: cap the body while reading it (413), check the signature
-over the raw bytes (403, nothing stored), parse (400 with a reason), then messages,
-reactions and statuses, each committed by the core. Media are not downloaded here: the
+over the raw bytes (403, nothing stored), parse (400 with a reason when the body is not a
+delivery at all), then the messages in one transaction, reactions, statuses, and the parts
+we could not read (stored raw, listed in the answer). Media are not downloaded here: the
 message is stored with a pending attachment and the core queues a `fetch_media` job with
 it, so the ack never waits on Meta's media servers. Only after everything is stored do we
 answer 200; a failure to store answers 500 so Meta redelivers, and dedupe (wamid; status
@@ -24,20 +25,25 @@ from bridges.http_body import BodyTooLarge, read_capped
 from bridges.whatsapp_cloud.graph import GraphClient
 from bridges.whatsapp_cloud.parse import (
     STATUS_VALUES,
+    ParsedDelivery,
     ParsedMessage,
     PayloadError,
+    UnreadablePart,
     load_delivery,
+    unreadable_part,
 )
 from bridges.whatsapp_common.media import default_filename, join_body, pending_attachment
 from core.errors import InvalidInput
 from core.inbound import InboundMessage, InboundResult
 from core.model import Channel, DeliveryStatus
+from core.ports import UnreadableInbound
 
 log = logging.getLogger("threadline.whatsapp_cloud")
 
 SURFACE = "whatsapp_cloud"
 MAX_BODY = 3 * 1024 * 1024  # Meta: deliveries are up to 3 MB
 QUOTE_CHARS = 120
+MAX_LISTED = 20  # unreadable parts named in the answer (all are stored and logged)
 
 
 def valid_signature(secrets: Iterable[str], body: bytes, header: str | None) -> bool:
@@ -65,11 +71,13 @@ class CloudWebhook:
         numbers: dict[str, CloudNumber],  # by phone_number_id
         app_secrets: list[str],
         verify_tokens: list[str],
-        receive: Callable[[InboundMessage], Awaitable[InboundResult]],
+        receive_many: Callable[[list[InboundMessage]],
+                               Awaitable[list[InboundResult | InvalidInput]]],
         inbox,
     ) -> None:
         self.numbers, self.app_secrets, self.verify_tokens = numbers, app_secrets, verify_tokens
-        self.receive, self.inbox = receive, inbox
+        # A delivery's messages go through receive_many: one transaction per delivery.
+        self.receive_many, self.inbox = receive_many, inbox
 
     # -- HTTP -------------------------------------------------------------------------
     def router(self) -> APIRouter:
@@ -112,22 +120,30 @@ class CloudWebhook:
         return JSONResponse({"ok": True, **summary})
 
     # -- processing ------------------------------------------------------------------------
-    async def process(self, delivery) -> dict:
+    async def process(self, delivery: ParsedDelivery) -> dict:
         stored = duplicates = statuses = reactions = 0
         unrouted: set[str] = set()
         rejected: list[str] = []
+        unreadable = list(delivery.unreadable)
+        routed: list[tuple[ParsedMessage, InboundMessage]] = []
+        bodies: dict[str, str] = {}  # this delivery's messages, for quotes among them
         for parsed in delivery.messages:
             number = self.numbers.get(parsed.phone_number_id)
             if number is None:
                 unrouted.add(parsed.phone_number_id)
                 continue
-            try:
-                result = await self._message(number, parsed)
-            except InvalidInput as exc:  # e.g. a sender number the core cannot accept
-                log.error("WhatsApp message %s refused by the inbox: %s", parsed.wamid, exc)
+            inbound = await self._inbound(number, parsed, bodies)
+            bodies.setdefault(parsed.wamid, inbound.body)
+            routed.append((parsed, inbound))
+        # One transaction for the delivery's messages: a failure answers 500 (redelivery).
+        results = await self.receive_many([inbound for _, inbound in routed]) if routed else []
+        for (parsed, _), result in zip(routed, results, strict=True):
+            if isinstance(result, InvalidInput):  # e.g. a sender number the core refuses
+                log.error("WhatsApp message %s refused by the inbox: %s", parsed.wamid, result)
                 rejected.append(parsed.wamid)
-                continue
-            if result.duplicate:
+                unreadable.append(unreadable_part(parsed.path, f"refused by the inbox: {result}",
+                                                  parsed.item))
+            elif result.duplicate:
                 duplicates += 1
             else:
                 stored += 1
@@ -155,29 +171,48 @@ class CloudWebhook:
             log.error("WhatsApp delivery for phone_number_id %s, which no account uses: add "
                       "an account with provider whatsapp_cloud and this address (or set "
                       "WHATSAPP_CLOUD_PHONE_NUMBER_ID) to receive it", phone_id)
+        await self._keep_unreadable(unreadable)
         return {"stored": stored, "duplicates": duplicates, "statuses": statuses,
-                "reactions": reactions, "unrouted": sorted(unrouted), "rejected": rejected}
+                "reactions": reactions, "unrouted": sorted(unrouted), "rejected": rejected,
+                "unreadable_count": len(unreadable),
+                "unreadable": [{"path": p.path, "reason": p.reason}
+                               for p in unreadable[:MAX_LISTED]]}
 
-    async def _message(self, number: CloudNumber, parsed: ParsedMessage) -> InboundResult:
+    async def _keep_unreadable(self, parts: list[UnreadablePart]) -> None:
+        """Stored raw before the 200: the signed sender will not send them again."""
+        for part in parts:
+            log.error("unreadable part of a WhatsApp delivery, kept raw: %s: %s",
+                      part.path, part.reason)
+        await self.inbox.record_unreadable([
+            UnreadableInbound(SURFACE, p.path, p.reason, p.raw, p.digest) for p in parts])
+
+    async def _inbound(self, number: CloudNumber, parsed: ParsedMessage,
+                       earlier: dict[str, str]) -> InboundMessage:
         body, attachments = parsed.body, []
         if parsed.media is not None:
             ref = parsed.media
             name = ref.filename or default_filename(ref.kind, ref.ref, ref.content_type)
             attachments = [pending_attachment(ref, name, 0, parsed.meta)]
         if parsed.context_id:
-            body = join_body(await self._quote(parsed.context_id), body)
-        return await self.receive(InboundMessage(
+            body = join_body(await self._quote(parsed.context_id, earlier), body)
+        return InboundMessage(
             channel=Channel.WHATSAPP, account=number.account, provider=SURFACE,
             provider_message_id=parsed.wamid, sender=parsed.sender,
             sender_name=parsed.sender_name, body=body, received_at=parsed.received_at,
             attachments=attachments, meta=parsed.meta,
-        ))
+        )
 
-    async def _quote(self, context_id: str) -> str | None:
-        quoted = await self.inbox.message_by_provider_id(SURFACE, context_id)
-        if quoted is None:
-            return None
-        text = " ".join((quoted.body or "").split())
+    async def _quote(self, context_id: str, earlier: dict[str, str]) -> str | None:
+        """A quote of the message replied to: stored already, or earlier in this delivery
+        (not stored yet: the delivery is one transaction)."""
+        if context_id in earlier:
+            quoted = earlier[context_id]
+        else:
+            found = await self.inbox.message_by_provider_id(SURFACE, context_id)
+            if found is None:
+                return None
+            quoted = found.body
+        text = " ".join((quoted or "").split())
         text = text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 1] + "…"
         return f"> {text}" if text else None
 

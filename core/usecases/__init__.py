@@ -21,6 +21,7 @@ from core.usecases.reactions import ReactionUseCases
 from core.usecases.staff_messages import StaffMessageUseCases, StaffOutcome
 from core.usecases.triage import TriageUseCases
 from core.usecases.undo_send import UndoSendUseCases
+from core.usecases.unreadable import UnreadableUseCases
 
 __all__ = [
     "ConversationDetails",
@@ -47,6 +48,7 @@ class Inbox(
     UndoSendUseCases,
     ReactionUseCases,
     StaffMessageUseCases,
+    UnreadableUseCases,
 ):
     """The single entry point adapters call: bridges, front ends, CLI and workers."""
 

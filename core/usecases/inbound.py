@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from core.addresses import InboundAddress, inbound_address
@@ -28,6 +30,10 @@ from core.usecases.base import UseCaseBase
 REOPEN_RESOLVED_WITHIN = timedelta(days=7)
 SUBJECT_FALLBACK_WITHIN = timedelta(days=30)
 MAX_CHAT_ID = 200  # the conversations.provider_thread_id column
+BATCH_ATTEMPTS = 3  # a lost race is seen by the next attempt; more would be a bug
+# Messages per transaction in receive_many: each holds its senders' locks (PostgreSQL's
+# lock table is bounded) and a 3 MB delivery can carry thousands of messages.
+MAX_BATCH = 100
 
 
 def thread_surface(provider: str) -> str:
@@ -42,81 +48,78 @@ def contact_lock(channel: Channel, address: str) -> str:
     return f"contact:{channel.value}:{address}"
 
 
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    msg: InboundMessage
+    address: InboundAddress
+    at: datetime
+
+    @property
+    def locks(self) -> set[str]:
+        return {contact_lock(self.msg.channel, a) for a in self.address.all}
+
+
 class InboundUseCases(UseCaseBase):
     async def receive(self, msg: InboundMessage) -> InboundResult:
-        account = self.ctx.account(msg.account)
-        if account.channel is not msg.channel:
-            raise InvalidInput(
-                f"account {account.id!r} is a {account.channel} account, not {msg.channel}"
-            )
-        if not (msg.provider_message_id or "").strip():
-            raise InvalidInput("an inbound message needs its provider message id")
-        address = inbound_address(msg.channel, msg.sender)
-        at = _aware(msg.received_at)
-
+        checked = self._check(msg)
         async with self.ctx.uow_factory() as uow:
-            # One person's deliveries take turns from here to commit: two first messages
-            # at once would otherwise both find no contact (a unique violation) or no open
-            # conversation (two opened). Sorted, so two holders never wait on each other.
-            for key in sorted({contact_lock(msg.channel, a) for a in address.all}):
-                await uow.lock(key)
-            contact = await self._contact(uow, msg, address)
-            conv, created = await self._thread(uow, msg, contact, at)
-            reopened = False
-            chat = msg.sender.strip()
-            if msg.channel is Channel.WHATSAPP and len(chat) <= MAX_CHAT_ID:
-                # The chat as the provider names it (wa_id), which the E.164 address may
-                # not be (Mexico's 521, Brazil's missing ninth digit): replies go there.
-                conv.provider_thread_id = chat
-            if created:
-                conv.last_customer_message_at = at
-                conv.last_activity_at = at
-                conv = await uow.conversations.add(conv)
-            else:
-                previous = conv.status
-                reopened = on_customer_message(conv, at)
-                await uow.conversations.save(conv)
-                if reopened:
-                    action = "woken" if previous is Status.SNOOZED else "reopened"
-                    await self._audit(uow, conv.id, action, Actor.contact(contact.id))
-            assert conv.id is not None
-            message = await uow.messages.add(
-                Message(
-                    conversation_id=conv.id,
-                    direction=Direction.IN,
-                    kind=MessageKind.MESSAGE,
-                    author=Actor.contact(contact.id),
-                    body=msg.body or "",
-                    created_at=at,
-                    body_html=msg.body_html,
-                    subject=msg.subject,
-                    attachments=list(msg.attachments),
-                    meta={**msg.meta, "automated": msg.automated} if msg.automated else msg.meta,
-                )
-            )
-            link = Link(msg.provider, msg.provider_message_id, conv.id, message.id)
-            if not await uow.links.claim(link):
+            await self._lock(uow, checked.locks)
+            result = await self._store(uow, checked)
+            if result is None:
                 # Another delivery of the same message won the race: keep its result.
                 await uow.rollback()
                 return await self._duplicate(msg)
-            if created and msg.provider_thread_id:
-                await uow.links.claim(
-                    Link(thread_surface(msg.provider), msg.provider_thread_id, conv.id, None)
-                )
-            if created:
-                await self._notify(uow, "conversation_opened", conv.id)
-            elif reopened:
-                await self._notify(uow, "conversation_changed", conv.id, action="reopened")
-            await self._notify(uow, "message_added", conv.id, message_id=message.id)
-            # Files the bridge could not fetch inside the webhook's ack: queued with the
-            # message, so a crash after the 200 cannot lose them.
-            await self._emit(uow, [
-                fetch_media(msg.provider, conv.id, message.id, i)
-                for i, attachment in enumerate(message.attachments)
-                if attachment.pending_ref is not None
-            ])
             await uow.commit()
-        return InboundResult(conv.id, message.id, False, created, reopened)
+        return result
+
+    async def receive_many(
+        self, messages: Sequence[InboundMessage]
+    ) -> list[InboundResult | InvalidInput]:
+        """`receive` for each message in order, in one transaction per MAX_BATCH messages
+        (one delivery of a provider). A message the core refuses gets its InvalidInput in
+        its place and the others go on; any other failure rolls the transaction back and
+        is raised (the provider retries; dedupe makes that harmless)."""
+        out: list = [None] * len(messages)
+        batch: list[tuple[int, _Checked]] = []
+        for i, msg in enumerate(messages):
+            try:
+                batch.append((i, self._check(msg)))
+            except InvalidInput as exc:
+                out[i] = exc
+        for start in range(0, len(batch), MAX_BATCH):
+            chunk = batch[start:start + MAX_BATCH]
+            for _ in range(BATCH_ATTEMPTS):
+                if await self._store_batch(chunk, out):
+                    break
+            else:
+                raise RuntimeError("inbound messages kept losing provider-id races")
+        return out
+
+    async def _store_batch(self, batch: list[tuple[int, _Checked]], out: list) -> bool:
+        """One transaction. Links are looked up first, under all the batch's contact
+        locks, so duplicates (stored before or earlier in the batch) write nothing and
+        need no rollback. False, rolled back: a claim was lost anyway, to a concurrent
+        delivery of the same id under another sender's lock; running again finds it."""
+        async with self.ctx.uow_factory() as uow:
+            await self._lock(uow, set().union(*(c.locks for _, c in batch)))
+            known: dict[tuple[str, str], Link] = {}
+            for provider in {c.msg.provider for _, c in batch}:
+                ids = [c.msg.provider_message_id for _, c in batch if c.msg.provider == provider]
+                for link in await uow.links.find_many(provider, ids):
+                    known[(provider, link.external_id)] = link
+            for i, checked in batch:
+                key = (checked.msg.provider, checked.msg.provider_message_id)
+                if key in known:
+                    link = known[key]
+                    out[i] = InboundResult(link.conversation_id, link.message_id, duplicate=True)
+                    continue
+                result = await self._store(uow, checked)
+                if result is None:
+                    return False
+                out[i] = result
+                known[key] = Link(*key, result.conversation_id, result.message_id)
+            await uow.commit()
+        return True
 
     async def _duplicate(self, msg: InboundMessage) -> InboundResult:
         async with self.ctx.uow_factory() as uow:
@@ -124,6 +127,83 @@ class InboundUseCases(UseCaseBase):
         if link is None:  # pragma: no cover - the claim failed, so the link exists
             raise InvalidInput("duplicate message vanished during dedupe")
         return InboundResult(link.conversation_id, link.message_id, duplicate=True)
+
+    def _check(self, msg: InboundMessage) -> _Checked:
+        account = self.ctx.account(msg.account)
+        if account.channel is not msg.channel:
+            raise InvalidInput(
+                f"account {account.id!r} is a {account.channel} account, not {msg.channel}"
+            )
+        if not (msg.provider_message_id or "").strip():
+            raise InvalidInput("an inbound message needs its provider message id")
+        return _Checked(msg, inbound_address(msg.channel, msg.sender), _aware(msg.received_at))
+
+    @staticmethod
+    async def _lock(uow: UnitOfWork, keys: set[str]) -> None:
+        # One person's deliveries take turns from here to commit: two first messages at
+        # once would otherwise both find no contact (a unique violation) or no open
+        # conversation (two opened). Sorted, so two holders never wait on each other.
+        for key in sorted(keys):
+            await uow.lock(key)
+
+    async def _store(self, uow: UnitOfWork, checked: _Checked) -> InboundResult | None:
+        """Thread, reopen, store and notify one message in `uow` (its contact locks
+        held); None when its provider id turns out to be taken (then roll back)."""
+        msg, at = checked.msg, checked.at
+        contact = await self._contact(uow, msg, checked.address)
+        conv, created = await self._thread(uow, msg, contact, at)
+        reopened = False
+        chat = msg.sender.strip()
+        if msg.channel is Channel.WHATSAPP and len(chat) <= MAX_CHAT_ID:
+            # The chat as the provider names it (wa_id), which the E.164 address may
+            # not be (Mexico's 521, Brazil's missing ninth digit): replies go there.
+            conv.provider_thread_id = chat
+        if created:
+            conv.last_customer_message_at = at
+            conv.last_activity_at = at
+            conv = await uow.conversations.add(conv)
+        else:
+            previous = conv.status
+            reopened = on_customer_message(conv, at)
+            await uow.conversations.save(conv)
+            if reopened:
+                action = "woken" if previous is Status.SNOOZED else "reopened"
+                await self._audit(uow, conv.id, action, Actor.contact(contact.id))
+        assert conv.id is not None
+        message = await uow.messages.add(
+            Message(
+                conversation_id=conv.id,
+                direction=Direction.IN,
+                kind=MessageKind.MESSAGE,
+                author=Actor.contact(contact.id),
+                body=msg.body or "",
+                created_at=at,
+                body_html=msg.body_html,
+                subject=msg.subject,
+                attachments=list(msg.attachments),
+                meta={**msg.meta, "automated": msg.automated} if msg.automated else msg.meta,
+            )
+        )
+        link = Link(msg.provider, msg.provider_message_id, conv.id, message.id)
+        if not await uow.links.claim(link):
+            return None
+        if created and msg.provider_thread_id:
+            await uow.links.claim(
+                Link(thread_surface(msg.provider), msg.provider_thread_id, conv.id, None)
+            )
+        if created:
+            await self._notify(uow, "conversation_opened", conv.id)
+        elif reopened:
+            await self._notify(uow, "conversation_changed", conv.id, action="reopened")
+        await self._notify(uow, "message_added", conv.id, message_id=message.id)
+        # Files the bridge could not fetch inside the webhook's ack: queued with the
+        # message, so a crash after the 200 cannot lose them.
+        await self._emit(uow, [
+            fetch_media(msg.provider, conv.id, message.id, i)
+            for i, attachment in enumerate(message.attachments)
+            if attachment.pending_ref is not None
+        ])
+        return InboundResult(conv.id, message.id, False, created, reopened)
 
     async def _contact(
         self, uow: UnitOfWork, msg: InboundMessage, address: InboundAddress

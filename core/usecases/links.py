@@ -20,6 +20,15 @@ class LinkUseCases(UseCaseBase):
             await uow.commit()
         return claimed
 
+    async def claim_links(self, wanted: list[Link]) -> list[bool]:
+        """Several references in one transaction: a post that carries several messages is
+        linked to all of them or to none (a crash between two claims would leave the rest
+        unlinked, and a retry would post them again)."""
+        async with self.ctx.uow_factory() as uow:
+            claimed = [await uow.links.claim(link) for link in wanted]
+            await uow.commit()
+        return claimed
+
     async def find_link(self, surface: str, external_id: str) -> Link | None:
         async with self.ctx.uow_factory() as uow:
             return await uow.links.find(surface, external_id)

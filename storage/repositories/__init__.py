@@ -13,6 +13,7 @@ from storage.repositories.people import (
     SqlTeamRepository,
 )
 from storage.repositories.records import SqlActivityLog, SqlOutbox
+from storage.repositories.unreadable import SqlUnreadableInbound
 
 __all__ = [
     "SqlActivityLog",
@@ -29,6 +30,7 @@ __all__ = [
     "SqlTagRepository",
     "SqlTeamRepository",
     "SqlTemplateRepository",
+    "SqlUnreadableInbound",
     "UnknownTags",
     "fts5_query",
 ]

@@ -52,6 +52,15 @@ class SqlLinkRepository(Repository):
         found = {row.external_id: link_from_row(row) for row in await self.conn.execute(stmt)}
         return next((found[i] for i in wanted if i in found), None)
 
+    async def find_many(self, surface: str, external_ids: Sequence[str]) -> list[Link]:
+        wanted = sorted({external_id for external_id in external_ids if external_id})
+        found: list[Link] = []
+        for start in range(0, len(wanted), _IN_CHUNK):
+            chunk = wanted[start:start + _IN_CHUNK]
+            stmt = select(links).where(links.c.surface == surface,
+                                       links.c.external_id.in_(chunk))
+            found += [link_from_row(row) for row in await self.conn.execute(stmt)]
+        return found
 
     async def for_conversation(self, conversation_id: int, surface: str) -> list[Link]:
         stmt = (
@@ -60,6 +69,9 @@ class SqlLinkRepository(Repository):
             .order_by(links.c.id)
         )
         return [link_from_row(row) for row in await self.conn.execute(stmt)]
+
+
+_IN_CHUNK = 500  # ids per query: far below both drivers' bind-parameter limits
 
 
 def _claim(dialect_insert):

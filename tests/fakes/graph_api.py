@@ -25,6 +25,7 @@ class Recorded:
     query: dict[str, list[str]]
     headers: dict[str, str]
     body: bytes
+    status: int | None = None  # what the fake answered (None while it is answering)
 
     def json(self):
         return json.loads(self.body)
@@ -51,6 +52,7 @@ class FakeHttpServer:
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
         self.scripted: deque[tuple[str | None, Scripted]] = deque()
+        self.down = False  # an outage: every request is recorded and answered 503
         self._lock = threading.Lock()
         fake = self
 
@@ -68,7 +70,11 @@ class FakeHttpServer:
                                {k.lower(): v for k, v in self.headers.items()}, body)
                 with fake._lock:
                     fake.requests.append(rec)
-                status, payload, headers = fake.respond(rec)
+                if fake.down:
+                    status, payload, headers = 503, {"error": "service unavailable"}, {}
+                else:
+                    status, payload, headers = fake.respond(rec)
+                rec.status = status
                 data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
                 self.send_response(status)
                 if not isinstance(payload, bytes):
@@ -134,15 +140,26 @@ class FakeGraphApi(FakeHttpServer):
         self.token = token
         self.media: dict[str, tuple[bytes, str]] = {}  # media id -> (bytes, mime type)
         self.declared_sizes: dict[str, int] = {}  # media id -> file_size to announce
+        self.announced_urls: dict[str, str] = {}  # media id -> download url to announce
         self.templates: list[dict] = []
         self.page_size = 2
         self._sent = 0
         self._uploads = 0
 
-    def add_media(self, media_id: str, data: bytes, mime: str, declared: int | None = None):
+    def add_media(self, media_id: str, data: bytes, mime: str, declared: int | None = None,
+                  url: str | None = None):
+        """`url`: announce this download url instead of our own (another host, http...)."""
         self.media[media_id] = (data, mime)
         if declared is not None:
             self.declared_sizes[media_id] = declared
+        if url is not None:
+            self.announced_urls[media_id] = url
+
+    def redirect_next(self, location: str, status: int = 302,
+                      path_contains: str | None = None) -> None:
+        """Answer the next matching request with a redirect (an HTML body, as servers do)."""
+        self.fail_next(status, b"<html><body>Moved</body></html>",
+                       {"Location": location, "Content-Type": "text/html"}, path_contains)
 
     def fail(self, scripted: Scripted, path_contains: str | None = None) -> None:
         self.fail_next(scripted.status, scripted.body, scripted.headers, path_contains)
@@ -172,7 +189,8 @@ class FakeGraphApi(FakeHttpServer):
         if rec.method == "GET" and len(parts) == 1 and parts[0] in self.media:
             data, mime = self.media[parts[0]]
             size = self.declared_sizes.get(parts[0], len(data))
-            return 200, {"messaging_product": "whatsapp", "url": f"{self.url}/download/{parts[0]}",
+            url = self.announced_urls.get(parts[0], f"{self.url}/download/{parts[0]}")
+            return 200, {"messaging_product": "whatsapp", "url": url,
                          "mime_type": mime, "sha256": "00", "file_size": str(size),
                          "id": parts[0]}, {}
         return 404, graph_error(100, "Unsupported get request", status=404).body, {}

@@ -91,7 +91,7 @@ class RecordingSmtpServer:
         self._server = await loop.create_server(
             lambda: SMTP(handler, auth_require_tls=False, authenticator=self._authenticate,
                          auth_exclude_mechanism=[] if self.users else ["PLAIN", "LOGIN"]),
-            self.host, 0)
+            self.host, self.port)  # after stop(): the same port again, like a restart
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:

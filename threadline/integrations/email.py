@@ -12,7 +12,7 @@ from bridges.email.bridge import EmailBridge
 from bridges.email.config import MailboxConfig
 from bridges.email.oauth import OAuthConfig, TokenSource
 from bridges.email.sync import MailboxSync
-from core.delivery import PermanentError
+from core.delivery import CANNOT_TELL, PermanentError
 from core.model import Account
 from core.usecases import OutboundContext
 from threadline.config import settings_for_account
@@ -105,7 +105,12 @@ def build(runtime: Runtime) -> EmailIntegration | None:
                                  "config")
         return await mailbox.bridge.send(ctx)
 
-    handle, on_failure = send_handlers(runtime.inbox, "email", send)
+    async def lookup(ctx: OutboundContext) -> str | None:
+        mailbox = mailboxes.get(ctx.account.id)
+        return await mailbox.bridge.lookup(ctx) if mailbox is not None else CANNOT_TELL
+
+    # The lookup asks the Sent folder whether a send a crash left unknown went out.
+    handle, on_failure = send_handlers(runtime.inbox, "email", send, lookup=lookup)
     stop_event = asyncio.Event()
     tasks: list[asyncio.Task] = []
 

@@ -69,7 +69,7 @@ class CloudIntegration:
                                   (s.whatsapp_cloud_verify_token, tokens)):
                 if value and value not in bucket:
                     bucket.append(value)
-        self.webhook = CloudWebhook(self.numbers, secrets, tokens, runtime.receive,
+        self.webhook = CloudWebhook(self.numbers, secrets, tokens, runtime.receive_many,
                                     runtime.inbox)
         self._sync_task: asyncio.Task | None = None
 

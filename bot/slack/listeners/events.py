@@ -3,7 +3,12 @@ mentions, the App Home, and membership changes of the inbox channels."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import weakref
+
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.listeners import thread
@@ -11,14 +16,60 @@ from bot.slack.listeners.home import publish_home
 from bot.slack.listeners.mentions import run_mention
 from bot.slack.services import SlackServices
 
+log = logging.getLogger("threadline.slack.events")
+
 STAFF_SUBTYPES = (None, "file_share", "thread_broadcast")
 
 
+def thread_of(event: dict) -> str:
+    """The thread a message event belongs to (edits and deletions name it inside)."""
+    inner = event.get("message") or event.get("previous_message") or event
+    inner = inner if isinstance(inner, dict) else event
+    return f"{event.get('channel')}:{inner.get('thread_ts') or inner.get('ts') or ''}"
+
+
+class ThreadTurns:
+    """One message event per thread at a time, in arrival order (asyncio locks are fair):
+    a reply and its quick edit, or two quick replies, are stored in the order written."""
+
+    def __init__(self) -> None:
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary())
+
+    def of(self, key: str) -> asyncio.Lock:
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        return lock
+
+
 def register(app: AsyncApp, s: SlackServices) -> None:
+    turns = ThreadTurns()
+
     def bot_id(context) -> str | None:
         return context.get("bot_user_id") or s.identity.bot_user_id
 
-    @app.event("message")
+    @app.middleware
+    async def messages_before_ack(body: dict, client: AsyncWebClient, context, next):
+        """Staff messages are handled before Slack gets its answer, not after an early ack:
+        a process that dies in between then gets the event again (Slack redelivers what
+        was not acknowledged) instead of losing what staff wrote. Runs after the gate."""
+        event = body.get("event") if body.get("type") == "event_callback" else None
+        if not isinstance(event, dict) or event.get("type") != "message":
+            await next()
+            return None
+        try:
+            async with turns.of(thread_of(event)):
+                await on_message(event, client, context)
+        except Exception as exc:  # an outage: Slack redelivers what got no 2xx
+            log.error("a Slack message event could not be handled; Slack will deliver it "
+                      "again: %r", exc, exc_info=exc)
+            forget = context.get("forget_event")
+            if forget is not None:
+                forget()
+            return BoltResponse(status=500, body="could not store the event; please retry")
+        return BoltResponse(status=200, body="")
+
     async def on_message(event: dict, client: AsyncWebClient, context) -> None:
         subtype = event.get("subtype")
         if event.get("bot_id") or subtype == "bot_message":
