@@ -115,6 +115,28 @@ class SlackGateway:
                 return None
         return None
 
+    async def find_uploaded(self, channel: str, thread_ts: str, filename: str, size: int
+                            ) -> bool:
+        """Whether a file of this name and size is already shared by us in the thread: an
+        upload whose answer never came back. Files carry no metadata, so name and size are
+        what tells (two identical files in one thread can only mislead this after a lost
+        answer: the second is then taken for the first)."""
+        cursor = None
+        for _ in range(LOOKUP_PAGES):
+            page = await self._call(self.client.conversations_replies, channel=channel,
+                                    ts=thread_ts, limit=200, cursor=cursor)
+            for message in page.get("messages") or []:
+                if not message.get("bot_id"):
+                    continue
+                for shared in message.get("files") or []:
+                    if (isinstance(shared, dict) and shared.get("name") == filename
+                            and shared.get("size") == size):
+                        return True
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return False
+        return False
+
     async def post_key(self, channel: str, ts: str) -> str | None:
         """The key our post at `ts` carries (e.g. "card:12"), or None when it is not ours."""
         page = await self._call(self.client.conversations_history, channel=channel, latest=ts,

@@ -95,8 +95,9 @@ class SlackMirror:
             await self._post_status(channel, thread_ts, message)
             return
         mirrored = {link.message_id for link in await self.inbox.links_of(conv_id, MSG)}
-        if message.id in mirrored:
-            return  # mirrored before a crash or retry, or coalesced into an earlier post
+        if message.id in mirrored:  # before a crash or retry, or coalesced into another post:
+            await self._upload_attachments(channel, thread_ts, message)  # files still due
+            return
         details = await self.inbox.conversation(conv_id)
         if message.direction is Direction.IN:
             await self._post_customer_messages(channel, thread_ts, details, message, mirrored)
@@ -296,7 +297,14 @@ class SlackMirror:
             if await self.inbox.find_link(FILE, key):
                 continue
             data = await self.files.get(attachment.storage_key)
-            await self.slack.upload(channel, thread_ts, data, attachment.filename)
+            # As with posts: the intent first, so a retry after a lost answer (or a crash
+            # before the link) looks for the shared file instead of sharing it again.
+            if not await self.inbox.claim_link(INTENT, f"file:{key}", message.conversation_id,
+                                               message.id) and await self.slack.find_uploaded(
+                    channel, thread_ts, attachment.filename, len(data)):
+                log.info("found the file %s of an earlier attempt; not uploading again", key)
+            else:
+                await self.slack.upload(channel, thread_ts, data, attachment.filename)
             await self.inbox.claim_link(FILE, key, message.conversation_id, message.id)
 
     async def _ping_managers(self, conv_id: int, channel: str, ts: str, contact: str) -> None:

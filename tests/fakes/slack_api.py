@@ -315,6 +315,8 @@ class FakeMessage:
             msg["thread_ts"] = self.thread_ts
         if self.metadata is not None:
             msg["metadata"] = self.metadata
+        if self.files:  # a file share carries its files, as in Slack's history and replies
+            msg["files"] = [f.to_api() for f in self.files]
         if self.edits:
             msg["edited"] = {"user": self.user, "ts": self.ts}
         return msg

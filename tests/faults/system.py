@@ -150,6 +150,10 @@ class System:
         self.starts += 1
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
+            if self.proc.returncode == -9:  # killed while starting: start another
+                self.kills.append(self.proc.returncode)
+                await self.start()
+                return
             if self.proc.returncode is not None:
                 raise AssertionError(f"worker exited at start: {self.log_tail()}")
             try:

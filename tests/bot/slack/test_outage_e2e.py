@@ -116,3 +116,35 @@ async def test_a_reply_in_a_second_card_of_the_same_conversation_is_not_dropped(
     await h.post(h.req.event(h.req.app_home_opened_event("UANA")))  # a later request
     await h.wait(lambda: "UANA" in h.slack.home_views)
     assert len(h.slack.calls("conversations.history")) == 2  # each thread asked about once
+
+
+async def test_a_file_whose_upload_answer_was_lost_is_found_again_not_shared_twice(h):
+    """files.completeUploadExternal shared the file but its answer never came back: the
+    retry finds the file in the thread (by name and size) instead of sharing it again."""
+    from core.model import Attachment
+
+    first = await h.customer_writes("hola")
+    card = h.card(first.conversation_id)
+    key = await h.runtime.files.put(b"%PDF-1.7 albaran", "albarán 7.pdf", "application/pdf")
+    h.slack.lose_answer_next("files.completeUploadExternal")
+    await h.customer_writes("el albarán", attachments=[
+        Attachment("albarán 7.pdf", "application/pdf", 16, key)])
+    for _ in range(3):
+        h.advance(60)
+        await h.drain()
+    assert [u.content for u in h.slack.uploads_in(INBOX, card.ts)] == [b"%PDF-1.7 albaran"]
+
+
+async def test_a_file_whose_upload_failed_after_its_post_is_uploaded_on_the_retry(h):
+    from core.model import Attachment
+
+    first = await h.customer_writes("hola")
+    card = h.card(first.conversation_id)
+    key = await h.runtime.files.put(b"GIF89a mapa", "mapa.gif", "image/gif")
+    h.slack.fail_next("files.completeUploadExternal")  # nothing shared this time
+    await h.customer_writes("el mapa", attachments=[Attachment("mapa.gif", "image/gif", 11, key)])
+    assert h.slack.uploads_in(INBOX, card.ts) == []
+    for _ in range(3):
+        h.advance(60)
+        await h.drain()
+    assert [u.content for u in h.slack.uploads_in(INBOX, card.ts)] == [b"GIF89a mapa"]
