@@ -14,7 +14,7 @@ from twilio.rest import Client
 
 from bridges.twilio.http_client import HttpxTwilioClient, last_headers
 from bridges.twilio.media_policy import MediaPolicy
-from bridges.whatsapp_common.media import MediaTooLarge
+from bridges.whatsapp_common.media_urls import read_capped
 from core.delivery import DeliveryError, PermanentError, RetryAfter, TransientError
 
 log = logging.getLogger("threadline.twilio")
@@ -149,13 +149,4 @@ async def _read_media(response: httpx.Response, limit: int) -> tuple[bytes, str]
     if not 200 <= response.status_code < 300:
         error = TransientError if response.status_code >= 500 else PermanentError
         raise error(f"media HTTP {response.status_code}", str(response.status_code))
-    declared = response.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise MediaTooLarge(int(declared))
-    chunks, total = [], 0
-    async for chunk in response.aiter_bytes():
-        total += len(chunk)
-        if total > limit:
-            raise MediaTooLarge(total)
-        chunks.append(chunk)
-    return b"".join(chunks), response.headers.get("content-type", "")
+    return await read_capped(response, limit), response.headers.get("content-type", "")
