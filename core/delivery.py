@@ -24,6 +24,13 @@ class RetryAfter(TransientError):
         super().__init__(f"{text}; retry after {self.seconds:g}s", code)
 
 
+class OutcomeUnknown(TransientError):
+    """The request may have reached the provider: the connection broke after it was sent,
+    or the answer never came. Retried like any transient error, but the attempt stays
+    "begun": the next one looks the send up where the provider lets us, or marks it "may
+    have been sent twice", instead of sending it again as if nothing had happened."""
+
+
 class PermanentError(DeliveryError):
     """Retrying cannot help (bad request, window closed, invalid token): record and show it."""
 

@@ -31,7 +31,13 @@ from bridges.email.parsing import (
 from bridges.email.sent_copy import Placed, SentFolder, SentFolderUnavailable
 from bridges.email.smtp_sender import SmtpAuthError, send_mail
 from core.addresses import normalize_email
-from core.delivery import CANNOT_TELL, DeliveryError, PermanentError, TransientError
+from core.delivery import (
+    CANNOT_TELL,
+    DeliveryError,
+    OutcomeUnknown,
+    PermanentError,
+    TransientError,
+)
 from core.errors import InvalidEmailAddress
 from core.inbound import InboundMessage, InboundResult
 from core.model import Attachment, Channel, DeliveryStatus
@@ -224,6 +230,9 @@ class EmailBridge:
                 return mid
         try:
             await asyncio.to_thread(send_mail, self.config, msg, [outgoing.to_address], token)
+        except OutcomeUnknown:  # the server may have it: the copy keeps saying "sending"
+            placed.drop()
+            raise
         except DeliveryError as exc:
             if isinstance(exc, SmtpAuthError) and self.tokens is not None:
                 self.tokens.invalidate()  # expired early or revoked: fetch a new one next try

@@ -11,7 +11,7 @@ import ssl
 from email.message import EmailMessage
 
 from bridges.email.config import MailboxConfig
-from core.delivery import PermanentError, TransientError
+from core.delivery import OutcomeUnknown, PermanentError, TransientError
 
 
 class SmtpAuthError(TransientError):
@@ -55,12 +55,14 @@ def send_mail(cfg: MailboxConfig, msg: EmailMessage, recipients: list[str],
         smtp = _connect(cfg)
     except (OSError, smtplib.SMTPException) as exc:
         raise TransientError(f"cannot reach the SMTP server: {exc}", "connect") from exc
+    handed_over = False
     try:
         try:
             _login(smtp, cfg, access_token)
         except smtplib.SMTPAuthenticationError as exc:
             raise SmtpAuthError(f"SMTP login refused: {exc.smtp_error!r}",
                                 str(exc.smtp_code)) from exc
+        handed_over = True
         refused = smtp.send_message(msg, from_addr=cfg.address, to_addrs=recipients)
         if refused:
             code, text = next(iter(refused.values()))
@@ -71,6 +73,9 @@ def send_mail(cfg: MailboxConfig, msg: EmailMessage, recipients: list[str],
     except smtplib.SMTPResponseException as exc:
         raise _error_for(exc.smtp_code, exc.smtp_error, "SMTP server refused") from exc
     except (smtplib.SMTPServerDisconnected, OSError) as exc:
+        if handed_over:  # the server may have taken the mail before the line broke
+            raise OutcomeUnknown(f"SMTP connection lost while sending: {exc}",
+                                 "connection") from exc
         raise TransientError(f"SMTP connection lost: {exc}", "connection") from exc
     finally:
         try:

@@ -12,6 +12,7 @@ import httpx
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
+from bridges.http_outcome import transport_error
 from bridges.twilio.http_client import HttpxTwilioClient, last_headers
 from bridges.twilio.media_policy import MediaPolicy
 from bridges.whatsapp_common.media_urls import read_capped
@@ -87,7 +88,9 @@ class TwilioApi:
             message = await self.client.messages.create_async(**kw)
         except TwilioRestException as exc:
             raise twilio_error(exc, last_headers.get()) from exc
-        except (httpx.HTTPError, TwilioException) as exc:
+        except httpx.HTTPError as exc:
+            raise transport_error(exc, "Twilio") from exc
+        except TwilioException as exc:
             raise TransientError(f"Twilio unreachable: {exc!r}") from exc
         if not message.sid:
             raise TransientError("Twilio answered without a message sid")

@@ -11,9 +11,16 @@ from urllib.parse import quote
 
 import httpx
 
+from bridges.http_outcome import transport_error
 from bridges.whatsapp_common.media import MediaTooLarge
 from bridges.whatsapp_common.media_urls import MediaUrlPolicy, origin_of, read_capped
-from core.delivery import DeliveryError, PermanentError, RetryAfter, TransientError
+from core.delivery import (
+    DeliveryError,
+    OutcomeUnknown,
+    PermanentError,
+    RetryAfter,
+    TransientError,
+)
 
 log = logging.getLogger("threadline.whatsapp_cloud")
 
@@ -90,7 +97,7 @@ class GraphClient:
             response = await self.http.request(method, f"{self.base}/{path.lstrip('/')}",
                                                headers=self._auth, **kw)
         except httpx.HTTPError as exc:
-            raise TransientError(f"Graph API unreachable: {exc!r}") from exc
+            raise transport_error(exc, "Graph API") from exc
         try:
             body = response.json()
         except ValueError:
@@ -152,11 +159,14 @@ class GraphClient:
 
     async def upload(self, phone_number_id: str, data: bytes, filename: str,
                      content_type: str) -> str:
-        body = await self._call(
-            "POST", f"{phone_number_id}/media",
-            data={"messaging_product": "whatsapp", "type": content_type},
-            files={"file": (filename, data, content_type)},
-        )
+        try:
+            body = await self._call(
+                "POST", f"{phone_number_id}/media",
+                data={"messaging_product": "whatsapp", "type": content_type},
+                files={"file": (filename, data, content_type)},
+            )
+        except OutcomeUnknown as exc:  # an upload is no message: the customer got nothing
+            raise TransientError(exc.text, exc.code) from exc
         if not body.get("id"):
             raise TransientError("media upload answered without an id")
         return str(body["id"])

@@ -53,6 +53,7 @@ class FakeHttpServer:
         self.requests: list[Recorded] = []
         self.scripted: deque[tuple[str | None, Scripted]] = deque()
         self.down = False  # an outage: every request is recorded and answered 503
+        self.dropped: list[str] = []  # path parts whose next request gets no answer
         self._lock = threading.Lock()
         fake = self
 
@@ -75,6 +76,9 @@ class FakeHttpServer:
                 else:
                     status, payload, headers = fake.respond(rec)
                 rec.status = status
+                if fake._drop_answer(rec):  # carried out, but the answer never leaves
+                    self.close_connection = True
+                    return
                 data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
                 self.send_response(status)
                 if not isinstance(payload, bytes):
@@ -111,6 +115,19 @@ class FakeHttpServer:
                   path_contains: str | None = None) -> None:
         """Answer the next matching request with this instead of the normal answer."""
         self.scripted.append((path_contains, Scripted(status, body, headers or {})))
+
+    def drop_answer_next(self, path_contains: str, times: int = 1) -> None:
+        """Carry out the next matching request(s) but close the connection instead of
+        answering: the client cannot tell whether it happened (a timeout, a cut line)."""
+        self.dropped.extend([path_contains] * times)
+
+    def _drop_answer(self, rec: Recorded) -> bool:
+        with self._lock:
+            for part in self.dropped:
+                if part in rec.path:
+                    self.dropped.remove(part)
+                    return True
+        return False
 
     def _scripted_for(self, rec: Recorded) -> Scripted | None:
         with self._lock:

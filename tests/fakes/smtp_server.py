@@ -51,6 +51,9 @@ class _Handler:
                                                  envelope.original_content or envelope.content,
                                                  login))
         self.server.received.set()
+        if self.server.drop_next_answer:  # taken, but the line breaks before the 250
+            self.server.drop_next_answer = False
+            smtp.transport.close()
         return "250 Message accepted for delivery"
 
     async def auth_XOAUTH2(self, server, args):
@@ -74,6 +77,7 @@ class RecordingSmtpServer:
         self.users = users or {}
         self.tokens = tokens or {}  # user -> the access token XOAUTH2 must present
         self.messages: list[ReceivedMail] = []
+        self.drop_next_answer = False  # keep the next mail, close before answering 250
         self.received = asyncio.Event()
         self.port = 0
         self._server: asyncio.AbstractServer | None = None

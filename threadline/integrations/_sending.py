@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from core.delivery import CANNOT_TELL, PermanentError, TransientError
+from core.delivery import CANNOT_TELL, OutcomeUnknown, PermanentError, TransientError
 from core.model import DeliveryStatus
 from core.usecases import Inbox, OutboundContext
 
@@ -62,6 +62,8 @@ def send_handlers(
             else:
                 sent = await send(ctx)
                 ids = [sent] if isinstance(sent, str) else list(sent)
+        except OutcomeUnknown:
+            raise  # it may have gone: the attempt stays begun, the next one checks
         except (TransientError, PermanentError):  # RetryAfter is a TransientError
             await inbox.send_attempt_failed(ctx.message.id)  # the provider said no
             raise

@@ -222,3 +222,23 @@ async def test_where_the_provider_files_sent_mail_no_copy_means_not_sent(
     assert stored.delivery_status is DeliveryStatus.SENT
     assert not stored.meta.get("maybe_sent_twice")
     assert dovecot.fetch_all(mailbox_user, "Sent") == []  # the provider files it, not us
+
+
+async def test_a_mail_taken_before_the_line_broke_is_resent_marked_not_silently(
+        make_runtime, dovecot, mailbox_user, smtp):
+    """The SMTP server kept the mail but the connection broke before its 250: the attempt
+    stays unknown (the copy still says "sending"), so the retry cannot claim it was never
+    sent: it goes again and the message is marked."""
+    rt = await make_runtime()
+    message = await _queued(rt)
+    smtp.drop_next_answer = True
+    await rt.dispatcher.drain()
+    assert len(smtp.messages) == 1
+    (_, flags), = _sent_copies(dovecot, mailbox_user, smtp.messages[0].parsed["Message-ID"])
+    assert SENDING.lower() in flags
+    await _due_again(rt)
+    await rt.dispatcher.drain()
+    assert len(smtp.messages) == 2
+    stored = await rt.inbox.message(message.id)
+    assert stored.delivery_status is DeliveryStatus.SENT
+    assert stored.meta.get("maybe_sent_twice") is True
