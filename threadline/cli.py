@@ -22,6 +22,7 @@ from threadline.cli_common import (
     setup_logging,
 )
 from threadline.cli_data import conversations_app, customers_app, outbox_app, templates_app
+from threadline.cli_rules import rules_app
 from threadline.config import ConfigError, build_accounts, effective_timezone, load_config
 from threadline.settings import Settings
 
@@ -38,6 +39,7 @@ app.add_typer(conversations_app, name="conversations")
 app.add_typer(customers_app, name="customers")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(templates_app, name="templates")
+app.add_typer(rules_app, name="rules")
 
 
 def _ensure_sqlite_dir(settings: Settings) -> None:

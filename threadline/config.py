@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
+from core.business_hours import WEEKDAYS, BusinessHours
 from core.model import Account, Actor, Agent, Channel, Role, Template
 from core.reply_policy import ThreadReplies
 from threadline.settings import Settings
@@ -326,6 +327,16 @@ def effective_timezone(cfg: ThreadlineConfig, settings: Settings) -> ZoneInfo:
     if settings.explicitly_set("timezone") or not cfg.timezone:
         return settings.tz
     return ZoneInfo(cfg.timezone)
+
+
+def business_hours_of(cfg: ThreadlineConfig, settings: Settings) -> BusinessHours | None:
+    """The file's `business_hours` in their own time zone (else the workspace's), or None."""
+    hours = cfg.business_hours
+    if hours is None:
+        return None
+    zone = ZoneInfo(hours.timezone) if hours.timezone else effective_timezone(cfg, settings)
+    days = {day: getattr(hours, day) for day in WEEKDAYS if getattr(hours, day)}
+    return BusinessHours.from_ranges(zone, days, hours.holidays)
 
 
 async def sync_config(cfg: ThreadlineConfig, inbox) -> dict[str, int]:

@@ -247,3 +247,23 @@ def test_outbox_retry_nothing_matched_exits_1(cli_db):
         assert result.exit_code == 1 and says in result.output, result.output
         assert "Traceback" not in result.output
     assert outbox_statuses(cli_db) == {card: "failed"}
+
+
+def test_rules_hours_says_whether_open_and_when_that_changes(clean_env, tmp_path):
+    config = tmp_path / "threadline.yml"
+    config.write_text("timezone: Europe/Madrid\nbusiness_hours:\n"
+                      "  monday: ['09:00-13:00', '14:00-18:00']\n  holidays: ['2026-12-08']\n")
+    clean_env.setenv("THREADLINE_CONFIG", str(config))
+    r = invoke("rules", "hours", "--at", "2026-12-07T10:00")
+    assert r.exit_code == 0, r.output
+    assert "Open at Monday 07 December 2026, 10:00 (Europe/Madrid)." in r.output
+    assert "Closes Monday 07 December 2026, 13:00 (in 3 h)." in r.output
+    r = invoke("rules", "hours", "--at", "2026-12-07T18:30:00+01:00")
+    assert "Closed at Monday 07 December 2026, 18:30" in r.output
+    assert "Opens Monday 14 December 2026, 09:00 (in 6 d 14 h 30 min)." in r.output
+    assert invoke("rules", "hours", "--at", "next tuesday").exit_code == 1
+
+
+def test_rules_hours_without_business_hours(clean_env):
+    r = invoke("rules", "hours")
+    assert r.exit_code == 0 and "No business_hours" in r.output
