@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -98,6 +98,26 @@ class SlackGateway:
         """Our post carrying this key in its metadata, if Slack has it: after an attempt
         whose answer never came back (a crash, a timeout), so the post is not repeated.
         Reads recent history (or the thread); only ever called on such a retry."""
+        async for message in self._recent(channel, thread_ts):
+            if post_payload(message).get("key") == key:
+                return message
+        return None
+
+    async def find_uploaded(self, channel: str, thread_ts: str, filename: str, size: int
+                            ) -> bool:
+        """Whether a file of this name and size is already shared by us in the thread: an
+        upload whose answer never came back. Files carry no metadata, so name and size are
+        what tells (two identical files in one thread can only mislead this after a lost
+        answer: the second is then taken for the first)."""
+        async for message in self._recent(channel, thread_ts):
+            if message.get("bot_id") and any(
+                    isinstance(shared, dict) and shared.get("name") == filename
+                    and shared.get("size") == size for shared in message.get("files") or []):
+                return True
+        return False
+
+    async def _recent(self, channel: str, thread_ts: str | None) -> AsyncIterator[dict]:
+        """The thread's messages (or the channel's recent history), up to LOOKUP_PAGES."""
         cursor = None
         for _ in range(LOOKUP_PAGES):
             if thread_ts:
@@ -108,34 +128,10 @@ class SlackGateway:
                 page = await self._call(self.client.conversations_history, channel=channel,
                                         limit=100, cursor=cursor, include_all_metadata=True)
             for message in page.get("messages") or []:
-                if post_payload(message).get("key") == key:
-                    return message
+                yield message
             cursor = (page.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
-                return None
-        return None
-
-    async def find_uploaded(self, channel: str, thread_ts: str, filename: str, size: int
-                            ) -> bool:
-        """Whether a file of this name and size is already shared by us in the thread: an
-        upload whose answer never came back. Files carry no metadata, so name and size are
-        what tells (two identical files in one thread can only mislead this after a lost
-        answer: the second is then taken for the first)."""
-        cursor = None
-        for _ in range(LOOKUP_PAGES):
-            page = await self._call(self.client.conversations_replies, channel=channel,
-                                    ts=thread_ts, limit=200, cursor=cursor)
-            for message in page.get("messages") or []:
-                if not message.get("bot_id"):
-                    continue
-                for shared in message.get("files") or []:
-                    if (isinstance(shared, dict) and shared.get("name") == filename
-                            and shared.get("size") == size):
-                        return True
-            cursor = (page.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return False
-        return False
+                return
 
     async def post_key(self, channel: str, ts: str) -> str | None:
         """The key our post at `ts` carries (e.g. "card:12"), or None when it is not ours."""

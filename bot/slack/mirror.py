@@ -299,8 +299,9 @@ class SlackMirror:
             data = await self.files.get(attachment.storage_key)
             # As with posts: the intent first, so a retry after a lost answer (or a crash
             # before the link) looks for the shared file instead of sharing it again.
-            if not await self.inbox.claim_link(INTENT, f"file:{key}", message.conversation_id,
-                                               message.id) and await self.slack.find_uploaded(
+            first_try = await self.inbox.claim_link(INTENT, f"file:{key}",
+                                                    message.conversation_id, message.id)
+            if not first_try and await self.slack.find_uploaded(
                     channel, thread_ts, attachment.filename, len(data)):
                 log.info("found the file %s of an earlier attempt; not uploading again", key)
             else:

@@ -15,9 +15,8 @@ class LinkUseCases(UseCaseBase):
         self, surface: str, external_id: str, conversation_id: int | None, message_id: int | None
     ) -> bool:
         """Record a reference; False if it was already taken (a retry or a duplicate)."""
-        async with self.ctx.uow_factory() as uow:
-            claimed = await uow.links.claim(Link(surface, external_id, conversation_id, message_id))
-            await uow.commit()
+        (claimed,) = await self.claim_links([Link(surface, external_id, conversation_id,
+                                                  message_id)])
         return claimed
 
     async def claim_links(self, wanted: list[Link]) -> list[bool]:
