@@ -19,6 +19,9 @@ from bot.slack.services import SlackServices
 log = logging.getLogger("threadline.slack.events")
 
 STAFF_SUBTYPES = (None, "file_share", "thread_broadcast")
+# Errors a body of an unexpected shape raises: deterministic, so a 500 (and Slack's
+# redeliveries) would not help; an outage (database, Slack API) is anything else.
+CONTENT_ERRORS = (AttributeError, TypeError, KeyError, IndexError, ValueError, RecursionError)
 
 
 def thread_of(event: dict) -> str:
@@ -61,6 +64,9 @@ def register(app: AsyncApp, s: SlackServices) -> None:
         try:
             async with turns.of(thread_of(event)):
                 await on_message(event, client, context)
+        except CONTENT_ERRORS as exc:  # the same body would fail again: no redelivery
+            log.error("a Slack message event could not be read: %r", exc, exc_info=exc)
+            return BoltResponse(status=200, body="")
         except Exception as exc:  # an outage: Slack redelivers what got no 2xx
             log.error("a Slack message event could not be handled; Slack will deliver it "
                       "again: %r", exc, exc_info=exc)

@@ -68,3 +68,19 @@ async def test_one_threads_messages_are_stored_in_arrival_order(h, monkeypatch):
     answers = await asyncio.gather(task, h.post(second))
     assert [a.status_code for a in answers] == [200, 200]
     assert await _staff_bodies(h, r.conversation_id) == ["primero", "segundo"]
+
+
+async def test_a_deterministic_failure_is_not_answered_500(h, monkeypatch):
+    """A body the handler cannot read would fail the same way on every redelivery: it is
+    logged and acknowledged, never a 5xx."""
+    r = await h.customer_writes()
+    card = h.card(r.conversation_id)
+
+    async def unreadable(*args, **kw):
+        raise TypeError("an unexpected shape")
+
+    monkeypatch.setattr(h.inbox, "write_in_thread", unreadable)
+    event = h.req.message_event(INBOX, "hola", user=ANA, thread_ts=card.ts)
+    answer = await h.post(h.req.event(event))
+    assert answer.status_code == 200
+    assert await _staff_bodies(h, r.conversation_id) == []
