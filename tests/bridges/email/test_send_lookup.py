@@ -232,7 +232,7 @@ async def test_a_mail_taken_before_the_line_broke_is_resent_marked_not_silently(
     rt = await make_runtime()
     message = await _queued(rt)
     smtp.drop_next_answer = True
-    await rt.dispatcher.drain()
+    await rt.dispatcher.run_once()  # one attempt (a drain could already run the retry)
     assert len(smtp.messages) == 1
     (_, flags), = _sent_copies(dovecot, mailbox_user, smtp.messages[0].parsed["Message-ID"])
     assert SENDING.lower() in flags
