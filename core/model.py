@@ -153,6 +153,7 @@ class Agent:
     slack_user_id: str | None = None
     telegram_user_id: str | None = None
     active: bool = True
+    available: bool = True  # False: away; automatic assignment skips them
     id: int | None = None
 
 

@@ -78,6 +78,17 @@ class UnreadableInbound:
     id: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class RuleTimer:
+    """A timer rule's due time for one conversation (see core.automation)."""
+
+    conversation_id: int
+    rule: str
+    trigger: str
+    due_at: datetime
+    id: int | None = None
+
+
 @dataclass(slots=True)
 class MetricsFacts:
     conversations: list[Conversation] = field(default_factory=list)
@@ -99,6 +110,9 @@ class ConversationRepository(Protocol):
     async def list_view(self, query: ViewQuery) -> list[Conversation]: ...
     async def count_view(self, query: ViewQuery) -> int: ...
     async def for_customer(self, customer_id: int) -> list[Conversation]: ...
+    async def open_counts(self, agent_ids: Sequence[int]) -> dict[int, int]:
+        """How many open or pending conversations each agent has (absent: none)."""
+        ...
     async def reassign_contact(self, from_contact_id: int, to_contact_id: int) -> list[int]:
         """Move every conversation of one contact to another (a merge); their ids."""
         ...
@@ -189,6 +203,27 @@ class Outbox(Protocol):
 class ActivityLog(Protocol):
     async def add(self, activity: Activity) -> None: ...
     async def for_conversation(self, conversation_id: int) -> list[Activity]: ...
+    async def last_at(self, conversation_id: int, action: str) -> datetime | None:
+        """When `action` was last recorded on the conversation (this transaction included)."""
+        ...
+
+
+class RuleTimers(Protocol):
+    async def schedule(self, conversation_id: int, rule: str, trigger: str, due_at: datetime,
+                       now: datetime) -> None:
+        """The conversation's pending timer of this rule now falls due at `due_at` (one
+        pending timer per conversation and rule: a later schedule moves it)."""
+        ...
+
+    async def due(self, now: datetime, limit: int) -> list[RuleTimer]:
+        """Pending timers due by `now`, oldest first, locked until the transaction ends
+        (a concurrent claimer skips them)."""
+        ...
+
+    async def pending(self, conversation_id: int) -> list[RuleTimer]: ...
+    async def finish(self, timer_id: int, status: str, outcome: str, now: datetime) -> None:
+        """Settle a pending timer: "fired" or "skipped", with what happened in words."""
+        ...
 
 
 class EarlyReports(Protocol):
@@ -242,6 +277,7 @@ class UnitOfWork(Protocol):
     early_reports: EarlyReports
     sync_state: SyncState
     unreadable: UnreadableInboundLog
+    timers: RuleTimers
 
     async def __aenter__(self) -> UnitOfWork: ...
     async def __aexit__(self, *exc: object) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
@@ -83,6 +84,8 @@ agents = Table(
     Column("telegram_user_id", String(64), nullable=True),
     Column("active", Boolean, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # False while the agent is away: automatic assignment skips them.
+    Column("available", Boolean, nullable=False, default=True, server_default=true()),
 )
 
 teams = Table(
@@ -293,4 +296,22 @@ unreadable_inbound = Table(
     Column("received_at", UTCDateTime, nullable=False),
     UniqueConstraint("surface", "digest"),
     Index(None, "received_at"),
+)
+
+# Due times of timer rules (no_first_response, no_reply): one pending row per conversation
+# and rule, claimed by the leader's loop and settled in the transaction of its actions.
+rule_timers = Table(
+    "rule_timers",
+    metadata,
+    _pk(),
+    _fk("conversation_id", "conversations.id", False, "CASCADE"),
+    Column("rule", String(200), nullable=False),
+    Column("trigger", String(40), nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("status", String(20), nullable=False),  # pending | fired | skipped
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Column("outcome", Text, nullable=True),
+    Index(None, "status", "due_at"),
+    Index(None, "conversation_id", "rule"),
 )

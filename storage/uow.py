@@ -20,6 +20,7 @@ from storage.repositories import (
     SqlMessageRepository,
     SqlMetricsSource,
     SqlOutbox,
+    SqlRuleTimers,
     SqlSyncState,
     SqlTagRepository,
     SqlTeamRepository,
@@ -100,6 +101,7 @@ class SqlUnitOfWork:
         self.early_reports = SqlEarlyReports(conn)
         self.sync_state = SqlSyncState(conn)
         self.unreadable = SqlUnreadableInbound(conn)
+        self.timers = SqlRuleTimers(conn)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

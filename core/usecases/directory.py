@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from core.errors import InvalidInput, NotFound
 from core.model import Actor, Agent, Tag, Team, Template
+from core.permissions import Permission
 from core.templates import variables_in
 from core.usecases.base import UseCaseBase
 from core.usecases.triage import normalize_tag
@@ -26,6 +27,7 @@ class DirectoryUseCases(UseCaseBase):
                 agent.id = existing.id
                 agent.slack_user_id = agent.slack_user_id or existing.slack_user_id
                 agent.telegram_user_id = agent.telegram_user_id or existing.telegram_user_id
+                agent.available = existing.available  # set by the agent, not the file
                 await uow.agents.save(agent)
                 result = agent
             await self._audit(uow, None, "agent_saved", actor, agent_id=result.id)
@@ -49,6 +51,24 @@ class DirectoryUseCases(UseCaseBase):
                 agent.slack_user_id = slack_user_id
                 await uow.agents.save(agent)
             await self._audit(uow, None, "agent_provisioned", Actor.system(), agent_id=agent.id)
+            await uow.commit()
+        return agent
+
+    async def set_availability(self, agent_id: int, available: bool, actor: Actor) -> Agent:
+        """Away (False) or back (True): automatic assignment skips agents who are away.
+        Staff set their own; managers and admins may set a colleague's."""
+        async with self.ctx.uow_factory() as uow:
+            agent = await uow.agents.get(agent_id)
+            if agent is None or not agent.active:
+                raise NotFound("agent", agent_id)
+            if actor != Actor.agent(agent_id):
+                await self._require(uow, actor, Permission.REASSIGN,
+                                    "mark a colleague away or back")
+            if agent.available != available:
+                agent.available = available
+                await uow.agents.save(agent)
+                await self._audit(uow, None, "agent_available" if available else "agent_away",
+                                  actor, agent_id=agent_id)
             await uow.commit()
         return agent
 

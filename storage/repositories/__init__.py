@@ -13,6 +13,7 @@ from storage.repositories.people import (
     SqlTeamRepository,
 )
 from storage.repositories.records import SqlActivityLog, SqlOutbox
+from storage.repositories.timers import SqlRuleTimers
 from storage.repositories.unreadable import SqlUnreadableInbound
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "SqlMessageRepository",
     "SqlMetricsSource",
     "SqlOutbox",
+    "SqlRuleTimers",
     "SqlSyncState",
     "SqlTagRepository",
     "SqlTeamRepository",

@@ -181,6 +181,16 @@ class SqlConversationRepository(Repository):
         stmt = self.select_with_tags().where(_c.customer_id == customer_id).order_by(_c.id.desc())
         return await self._many(stmt)
 
+    async def open_counts(self, agent_ids: Iterable[int]) -> dict[int, int]:
+        ids = list(agent_ids)
+        if not ids:
+            return {}
+        stmt = (select(_c.assignee_id, func.count())
+                .where(_c.assignee_id.in_(ids),
+                       _c.status.in_([Status.OPEN.value, Status.PENDING.value]))
+                .group_by(_c.assignee_id))
+        return {row[0]: row[1] for row in await self.conn.execute(stmt)}
+
     async def reassign_contact(self, from_contact_id: int, to_contact_id: int) -> list[int]:
         stmt = (
             update(conversations)

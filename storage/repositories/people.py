@@ -176,6 +176,7 @@ def agent_values(agent: Agent) -> dict:
         "slack_user_id": agent.slack_user_id,
         "telegram_user_id": agent.telegram_user_id,
         "active": agent.active,
+        "available": agent.available,
     }
 
 
@@ -188,6 +189,7 @@ def agent_from_row(row: Row) -> Agent:
         slack_user_id=row.slack_user_id,
         telegram_user_id=row.telegram_user_id,
         active=bool(row.active),
+        available=bool(row.available),
     )
 
 

@@ -71,6 +71,13 @@ class SqlActivityLog(BufferedInserts):
             }
         )
 
+    async def last_at(self, conversation_id: int, action: str) -> datetime | None:
+        await self.flush()  # this transaction's own entries count
+        stmt = (select(activity.c.at)
+                .where(activity.c.conversation_id == conversation_id, activity.c.action == action)
+                .order_by(activity.c.id.desc()).limit(1))
+        return (await self.conn.execute(stmt)).scalar_one_or_none()
+
     async def for_conversation(self, conversation_id: int) -> list[Activity]:
         await self.flush()
         stmt = (
