@@ -32,7 +32,12 @@ from threadline.health import Health
 from threadline.integrations import Integration, build_integrations
 from threadline.leader import make_leader
 from threadline.metrics import Metrics
-from threadline.scheduler import LeaderScheduler, PeriodicJob, wake_snoozes_job
+from threadline.scheduler import (
+    LeaderScheduler,
+    PeriodicJob,
+    rule_timers_job,
+    wake_snoozes_job,
+)
 from threadline.settings import Settings
 
 log = logging.getLogger("threadline.runtime")
@@ -99,6 +104,7 @@ class Runtime:
         interval = settings.scheduler_interval_seconds
         self.scheduler = LeaderScheduler(self.leader, [
             PeriodicJob("wake_snoozes", wake_snoozes_job(self.inbox), interval),
+            PeriodicJob("rule_timers", rule_timers_job(self.inbox), interval),
             PeriodicJob("dispatch_sweep", self.dispatch_sweep, interval),
             PeriodicJob("outbox_prune", self.prune_outbox, max(interval, 3600.0)),
             PeriodicJob("whatsapp_windows", self.announce_closed_windows, max(interval, 60.0)),

@@ -41,6 +41,19 @@ def wake_snoozes_job(inbox, limit: int = 100) -> JobFn:
     return run
 
 
+def rule_timers_job(inbox, limit: int = 500) -> JobFn:
+    """Fire the due timers of timer rules (no_first_response, no_reply); a longer backlog
+    continues at the next run."""
+
+    async def run() -> int:
+        total = await inbox.fire_due_timers(limit)
+        if total:
+            log.info("fired %d rule timer(s)", total)
+        return total
+
+    return run
+
+
 class LeaderScheduler:
     """Owns the APScheduler instance, the leader elector and the leader-only jobs."""
 

@@ -16,8 +16,8 @@ from datetime import datetime
 
 from core import rules as state
 from core.automation.contract import (
-    AutoReply,
     Automations,
+    AutoReply,
     Conditions,
     ReplyWhen,
     Rule,

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from zoneinfo import ZoneInfo
 
+from core.automation.contract import Automations
 from core.clock import Clock
 from core.model import Account
 from core.ports import UnitOfWorkFactory
+from core.usecases.automations import AutomationUseCases
 from core.usecases.base import InboxContext
 from core.usecases.customers import CustomerUseCases, ImportReport
 from core.usecases.delivery import DeliveryUseCases, OutboundContext
@@ -49,6 +51,7 @@ class Inbox(
     ReactionUseCases,
     StaffMessageUseCases,
     UnreadableUseCases,
+    AutomationUseCases,
 ):
     """The single entry point adapters call: bridges, front ends, CLI and workers."""
 
@@ -60,6 +63,7 @@ class Inbox(
         timezone: ZoneInfo,
         frontends: tuple[str, ...] = (),
         can_send: Callable[[str], bool] | None = None,
+        automations: Automations | None = None,
     ) -> None:
         super().__init__(InboxContext(uow_factory, clock, dict(accounts), timezone, frontends,
-                                      can_send))
+                                      can_send, automations or Automations.default()))

@@ -4,9 +4,10 @@ transaction."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from core.automation.contract import Automations
 from core.clock import Clock
 from core.effects import Effect, frontend_event
 from core.errors import AccountCannotSend, NotFound, UnknownAccount
@@ -25,6 +26,8 @@ class InboxContext:
     # Whether a provider's sends can go out from here (its bridge is configured); None:
     # assume they can (tests, tools). Replies to an account that cannot send are refused.
     can_send: Callable[[str], bool] | None = None
+    # Rules and auto-replies (the config file's); without one, the built-in rules.
+    automations: Automations = field(default_factory=Automations.default)
 
     def account(self, account_id: str) -> Account:
         try:
@@ -73,6 +76,10 @@ class UseCaseBase:
             return
         agent = await uow.agents.get(actor.id) if isinstance(actor.id, int) else None
         require(agent.role if agent is not None and agent.active else None, permission, what)
+
+    async def _automate(self, uow: UnitOfWork, conv: Conversation, events, facts=None) -> None:
+        """Run the automations for these conversation events (AutomationUseCases)."""
+        raise NotImplementedError
 
     async def _emit(self, uow: UnitOfWork, effects: list[Effect]) -> None:
         now = self.clock.now()

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from core.addresses import InboundAddress, inbound_address
+from core.automation.cascade import Event, Facts
+from core.automation.contract import Trigger
 from core.effects import fetch_media
 from core.errors import InvalidInput
 from core.inbound import InboundMessage, InboundResult
@@ -203,7 +205,28 @@ class InboundUseCases(UseCaseBase):
             for i, attachment in enumerate(message.attachments)
             if attachment.pending_ref is not None
         ])
+        await self._automate(uow, conv, self._events(checked, contact, created, reopened),
+                             self._inbound_facts(checked, conv))
         return InboundResult(conv.id, message.id, False, created, reopened)
+
+    @staticmethod
+    def _events(checked: _Checked, contact: Contact, created: bool,
+                reopened: bool) -> list[Event]:
+        msg, actor = checked.msg, Actor.contact(contact.id)
+        kind = msg.meta.get("type") if msg.channel is Channel.WHATSAPP else None
+        said = {"text": msg.body or "", "automated": msg.automated,
+                "message_type": kind if isinstance(kind, str) else None}
+        events = [Event(Trigger.CONVERSATION_OPENED, actor, **said)] if created else []
+        events.append(Event(Trigger.MESSAGE_RECEIVED, actor, **said))
+        if reopened:
+            events.append(Event(Trigger.STATUS_CHANGED, actor, status_to=Status.OPEN))
+        return events
+
+    def _inbound_facts(self, checked: _Checked, conv: Conversation) -> Facts:
+        own = {a.address.lower() for a in self.ctx.accounts.values()
+               if a.channel is checked.msg.channel and a.address}
+        return Facts(now=checked.at, contact_is_customer=conv.customer_id is not None,
+                     from_us=bool(own & set(checked.address.all)))
 
     async def _contact(
         self, uow: UnitOfWork, msg: InboundMessage, address: InboundAddress

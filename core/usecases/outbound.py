@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from core.addresses import normalize_address
+from core.automation.state import status_changed
 from core.effects import send_message
 from core.errors import (
     AlreadyRecorded,
@@ -296,9 +297,18 @@ class OutboundUseCases(UseCaseBase):
         delay: timedelta,
         template: tuple[str, dict[str, str]] | None = None,
         origin: tuple[str, str] | None = None,
+        automatic: str | None = None,
+        auto_reply: bool = False,
     ) -> Message:
+        """`automatic`: the rule or auto-reply sending it. Its mail carries the RFC 3834
+        headers, and it neither counts as the first response nor leaves the conversation
+        waiting on the customer: a person still owes them an answer."""
         now = self.clock.now()
         meta: dict = {"origin": origin[0]} if origin else {}
+        if automatic:
+            meta["automatic"] = automatic
+            if auto_reply:
+                meta["auto_reply"] = True
         if delay:
             # The undo-send window: until then staff may undo, edit or make it a note.
             meta["send_at"] = (now + delay).isoformat()
@@ -319,12 +329,20 @@ class OutboundUseCases(UseCaseBase):
             )
         )
         assert message.id is not None
-        before = conv.status
-        on_staff_reply(conv, now)
-        await uow.conversations.save(conv)
         provider = self.ctx.sending_account(conv.account).provider
         await self._emit(uow, [send_message(provider, conv.id, message.id, delay)])
         await self._notify(uow, "message_added", conv.id, message_id=message.id)
-        if before is not conv.status and before is Status.OPEN:
-            await self._notify(uow, "conversation_changed", conv.id, action="pending")
+        if not automatic:
+            await self._answered_by_staff(uow, conv, actor, now)
         return message
+
+    async def _answered_by_staff(self, uow: UnitOfWork, conv: Conversation, actor: Actor,
+                                 now) -> None:
+        """A reply from staff: first response, and waiting on the customer now."""
+        before = conv.status
+        on_staff_reply(conv, now)
+        await uow.conversations.save(conv)
+        if before is not conv.status and before is Status.OPEN:
+            assert conv.id is not None
+            await self._notify(uow, "conversation_changed", conv.id, action="pending")
+            await self._automate(uow, conv, [status_changed(Status.PENDING, actor)])

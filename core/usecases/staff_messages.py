@@ -19,7 +19,7 @@ from core.reply_policy import (
     StaffText,
     decide,
 )
-from core.rules import on_staff_reply, require_free_form_allowed
+from core.rules import require_free_form_allowed
 from core.usecases.base import UseCaseBase
 from core.usecases.delivery import SENDING
 from core.usecases.undo_send import why_unchangeable
@@ -147,15 +147,11 @@ class StaffMessageUseCases(UseCaseBase):
                 meta["send_at"] = (now + delay).isoformat()
             message.meta = meta
             await uow.messages.save(message)
-            before = conv.status
-            on_staff_reply(conv, now)
-            await uow.conversations.save(conv)
             provider = self.ctx.sending_account(conv.account).provider
             await self._emit(uow, [send_message(provider, conv.id, message.id, delay)])
             await self._audit(uow, conv.id, "held_message_sent", actor, message_id=message.id)
             await self._notify(uow, "message_changed", conv.id, message_id=message.id)
-            if before is not conv.status:
-                await self._notify(uow, "conversation_changed", conv.id, action="pending")
+            await self._answered_by_staff(uow, conv, actor, now)
             await uow.commit()
         return message
 

@@ -6,8 +6,20 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from core import rules
+from core.automation.cascade import Event
+from core.automation.contract import Trigger
+from core.automation.state import status_changed
 from core.errors import InvalidInput, NotFound
-from core.model import Actor, Channel, Conversation, Direction, Message, MessageKind, Tag
+from core.model import (
+    Actor,
+    Channel,
+    Conversation,
+    Direction,
+    Message,
+    MessageKind,
+    Status,
+    Tag,
+)
 from core.permissions import Permission
 from core.snooze import SnoozePreset, snooze_until
 from core.usecases.base import UseCaseBase
@@ -51,6 +63,7 @@ class TriageUseCases(UseCaseBase):
                     raise NotFound("team", team_id)
                 conv.team_id = team_id
             await self._changed(uow, conv, "assigned", actor, agent_id=agent_id, team_id=team_id)
+            await self._automate(uow, conv, [Event(Trigger.ASSIGNED, actor)])
             await uow.commit()
         return conv
 
@@ -90,6 +103,8 @@ class TriageUseCases(UseCaseBase):
                         await uow.tags.add(Tag(name, DEFAULT_TAG_COLOUR))
                 conv.tags = sorted({*conv.tags, *new})
                 await self._changed(uow, conv, "tagged", actor, added=new)
+                await self._automate(uow, conv, [Event(Trigger.TAG_ADDED, actor, tag=t)
+                                                 for t in new])
                 await uow.commit()
         return conv
 
@@ -103,6 +118,8 @@ class TriageUseCases(UseCaseBase):
             if removed:
                 conv.tags = [t for t in conv.tags if t not in unwanted]
                 await self._changed(uow, conv, "untagged", actor, removed=removed)
+                await self._automate(uow, conv, [Event(Trigger.TAG_REMOVED, actor, tag=t)
+                                                 for t in removed])
                 await uow.commit()
         return conv
 
@@ -122,8 +139,11 @@ class TriageUseCases(UseCaseBase):
         end = until if until is not None else snooze_until(preset, now, self.ctx.timezone)
         async with self.ctx.uow_factory() as uow:
             conv = await self._conversation(uow, conversation_id)
+            was = conv.status
             rules.snooze(conv, end, now)
             await self._changed(uow, conv, "snoozed", actor, until=end.isoformat())
+            if was is not Status.SNOOZED:
+                await self._automate(uow, conv, [status_changed(Status.SNOOZED, actor)])
             await uow.commit()
         return conv
 
@@ -149,6 +169,7 @@ class TriageUseCases(UseCaseBase):
                 )
                 await self._changed(uow, conv, "snooze_ended", Actor.system())
                 await self._notify(uow, "snooze_ended", conv.id, assignee_id=conv.assignee_id)
+                await self._automate(uow, conv, [status_changed(Status.OPEN, Actor.system())])
             await uow.commit()
         return woken
 
@@ -171,6 +192,7 @@ class TriageUseCases(UseCaseBase):
             conv = await self._conversation(uow, conversation_id)
             rules.resolve(conv, self.clock.now())
             await self._changed(uow, conv, "resolved", actor)
+            await self._automate(uow, conv, [status_changed(Status.RESOLVED, actor)])
             await uow.commit()
         return conv
 
@@ -179,6 +201,7 @@ class TriageUseCases(UseCaseBase):
             conv = await self._conversation(uow, conversation_id)
             rules.reopen(conv)
             await self._changed(uow, conv, "reopened", actor)
+            await self._automate(uow, conv, [status_changed(Status.OPEN, actor)])
             await uow.commit()
         return conv
 

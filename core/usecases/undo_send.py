@@ -72,7 +72,7 @@ class UndoSendUseCases(UseCaseBase):
         the customer" status it caused must not stand on it."""
         conv = await self._conversation(uow, withdrawn.conversation_id)
         replies = [m for m in await uow.messages.thread(conv.id)
-                   if m.leaves_inbox and m.id != withdrawn.id]
+                   if m.leaves_inbox and m.id != withdrawn.id and not m.meta.get("automatic")]
         changed = False
         if conv.first_response_at == withdrawn.created_at:
             conv.first_response_at = min((m.created_at for m in replies), default=None)

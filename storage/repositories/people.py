@@ -239,7 +239,8 @@ class SqlTeamRepository(Repository):
         return await self._one(select(teams).where(teams.c.id == team_id))
 
     async def by_name(self, name: str) -> Team | None:
-        return await self._one(select(teams).where(teams.c.name == name))
+        stmt = select(teams).where(func.lower(teams.c.name) == name.strip().lower())
+        return await self._one(stmt.order_by(teams.c.id).limit(1))
 
     async def all(self) -> list[Team]:
         rows = (await self.conn.execute(select(teams).order_by(teams.c.name))).all()
