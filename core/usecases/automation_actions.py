@@ -185,7 +185,9 @@ class AutomationActions(UseCaseBase):
 
     async def _send_automatic(self, uow: UnitOfWork, conv: Conversation, template: str,
                               actor: Actor, *, auto_reply: bool) -> str:
-        """Queue a template to the customer as the automation; words for the system line."""
+        """Queue a template to the customer as the automation; words for the system line.
+        Everything that can refuse it is asked before anything is written."""
+        self.ctx.sending_account(conv.account)
         values = await self._template_values(uow, conv)
         body = await self._render_template(uow, conv, template, values)
         await self._queue(uow, conv, body, actor, [], timedelta(0),

@@ -6,8 +6,8 @@ import re
 from zoneinfo import ZoneInfo
 
 from core.automation.contract import (
-    AutoReply,
     Automations,
+    AutoReply,
     Conditions,
     Rule,
     Trigger,
