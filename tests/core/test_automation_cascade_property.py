@@ -17,8 +17,8 @@ from core.automation.cascade import (
 from core.automation.contract import (
     AddTags,
     Assign,
-    AutoReply,
     Automations,
+    AutoReply,
     Conditions,
     RemoveTags,
     ReplyWhen,
