@@ -80,7 +80,7 @@ class UnreadableInbound:
 
 @dataclass(frozen=True, slots=True)
 class RuleTimer:
-    """A timer rule's due time for one conversation (see core.automation)."""
+    """A timer rule falling due on one conversation (see core.usecases.automations)."""
 
     conversation_id: int
     rule: str
@@ -110,6 +110,12 @@ class ConversationRepository(Protocol):
     async def list_view(self, query: ViewQuery) -> list[Conversation]: ...
     async def count_view(self, query: ViewQuery) -> int: ...
     async def for_customer(self, customer_id: int) -> list[Conversation]: ...
+    async def timer_candidates(self, anchor: str, after: tuple[datetime, int],
+                               until: datetime, limit: int) -> list[Conversation]:
+        """Conversations a timer rule may be due on, by `anchor` in ((after), until],
+        oldest first: "created_at" (no first response, not resolved) or
+        "last_customer_message_at" (open or snoozed: nobody has answered)."""
+        ...
     async def open_counts(self, agent_ids: Sequence[int]) -> dict[int, int]:
         """How many open or pending conversations each agent has (absent: none)."""
         ...
@@ -170,6 +176,9 @@ class TeamRepository(Protocol):
 
 class TagRepository(Protocol):
     async def by_names(self, names: Sequence[str]) -> list[Tag]: ...
+    async def ensure(self, names: Sequence[str], colour: str) -> None:
+        """Create those that do not exist yet."""
+        ...
     async def add(self, tag: Tag) -> Tag: ...
     async def save(self, tag: Tag) -> None: ...
     async def all(self) -> list[Tag]: ...
@@ -209,20 +218,16 @@ class ActivityLog(Protocol):
 
 
 class RuleTimers(Protocol):
-    async def schedule(self, conversation_id: int, rule: str, trigger: str, due_at: datetime,
-                       now: datetime) -> None:
-        """The conversation's pending timer of this rule now falls due at `due_at` (one
-        pending timer per conversation and rule: a later schedule moves it)."""
+    async def claim(self, timer: RuleTimer, now: datetime) -> bool:
+        """Record that this timer fell due; False if it was claimed before (it fired)."""
         ...
 
-    async def due(self, now: datetime, limit: int) -> list[RuleTimer]:
-        """Pending timers due by `now`, oldest first, locked until the transaction ends
-        (a concurrent claimer skips them)."""
+    async def settle(self, timer: RuleTimer, status: str, outcome: str, now: datetime) -> None:
+        """What became of a claimed timer: "fired" or "skipped", with why in words."""
         ...
 
-    async def pending(self, conversation_id: int) -> list[RuleTimer]: ...
-    async def finish(self, timer_id: int, status: str, outcome: str, now: datetime) -> None:
-        """Settle a pending timer: "fired" or "skipped", with what happened in words."""
+    async def for_conversation(self, conversation_id: int) -> list[tuple[RuleTimer, str, str]]:
+        """(timer, status, outcome) of the timers that fell due, oldest first."""
         ...
 
 

@@ -158,6 +158,9 @@ conversations = Table(
     Index(None, "snoozed_until"),
     Index(None, "assignee_id"),
     Index(None, "customer_id"),
+    # timer rules scan for what fell due: no_first_response and no_reply
+    Index(None, "created_at"),
+    Index(None, "last_customer_message_at"),
 )
 
 conversation_tags = Table(
@@ -298,8 +301,9 @@ unreadable_inbound = Table(
     Index(None, "received_at"),
 )
 
-# Due times of timer rules (no_first_response, no_reply): one pending row per conversation
-# and rule, claimed by the leader's loop and settled in the transaction of its actions.
+# Timer rules that fell due: claimed (one row per conversation, rule, trigger and due
+# time) in the transaction of the rule's actions, so a timer fires once. The due times
+# themselves come from the conversations (created_at, last_customer_message_at).
 rule_timers = Table(
     "rule_timers",
     metadata,
@@ -308,10 +312,8 @@ rule_timers = Table(
     Column("rule", String(200), nullable=False),
     Column("trigger", String(40), nullable=False),
     Column("due_at", UTCDateTime, nullable=False),
-    Column("status", String(20), nullable=False),  # pending | fired | skipped
-    Column("created_at", UTCDateTime, nullable=False),
-    Column("finished_at", UTCDateTime, nullable=True),
+    Column("status", String(20), nullable=False),  # fired | skipped
     Column("outcome", Text, nullable=True),
-    Index(None, "status", "due_at"),
-    Index(None, "conversation_id", "rule"),
+    Column("settled_at", UTCDateTime, nullable=False),
+    UniqueConstraint("conversation_id", "rule", "trigger", "due_at"),
 )

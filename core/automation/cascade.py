@@ -10,9 +10,10 @@ configured depth are dropped (counted in `dropped`): any rule set terminates.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
 from core import rules as state
 from core.automation.contract import (
@@ -78,38 +79,56 @@ def matches(rule: Rule, event: Event, conv: Conversation, facts: Facts,
     return conditions_hold(rule.conditions, event, conv, facts, hours)
 
 
+Check = Callable[[Event, Conversation, Facts, "BusinessHours | None"], bool]
+
+
+@lru_cache(maxsize=4096)
+def compiled(c: Conditions) -> tuple[Check, ...]:
+    """The checks of the conditions that are set, cheapest first (a regex last): every
+    customer message meets every rule, so most rules should fail fast."""
+    checks: list[Check] = []
+    if c.channel is not None:
+        checks.append(lambda e, conv, f, h: conv.channel in c.channel)
+    if c.account is not None:
+        checks.append(lambda e, conv, f, h: conv.account in c.account)
+    if c.tag is not None:
+        checks.append(lambda e, conv, f, h: e.tag in c.tag)
+    if c.to is not None:
+        checks.append(lambda e, conv, f, h: e.status_to in c.to)
+    if c.status is not None:
+        checks.append(lambda e, conv, f, h: conv.status in c.status)
+    if c.assigned is not None:
+        checks.append(lambda e, conv, f, h: (conv.assignee_id is not None) == c.assigned)
+    if c.contact_is_customer is not None:
+        checks.append(lambda e, conv, f, h: f.contact_is_customer == c.contact_is_customer)
+    if c.tags_any:
+        checks.append(lambda e, conv, f, h: not c.tags_any.isdisjoint(conv.tags))
+    if c.tags_none:
+        checks.append(lambda e, conv, f, h: c.tags_none.isdisjoint(conv.tags))
+    if c.ai_urgent is not None or c.sentiment is not None or c.ai_tags_any:
+        checks.append(lambda e, conv, f, h: _ai_holds(c, e.ai))
+    if c.business_hours is not None:
+        checks.append(lambda e, conv, f, h: is_open(h, f.now) == c.business_hours)
+    if c.text_matches is not None:
+        pattern = c.text_matches
+        checks.append(lambda e, conv, f, h: pattern.search(
+            "\n".join(t for t in (conv.subject or "", e.text) if t)) is not None)
+    return tuple(checks)
+
+
 def conditions_hold(c: Conditions, event: Event, conv: Conversation, facts: Facts,
                     hours: BusinessHours | None) -> bool:
-    tags = set(conv.tags)
-    checks = (
-        c.channel is None or conv.channel in c.channel,
-        c.account is None or conv.account in c.account,
-        not c.tags_any or bool(tags & c.tags_any),
-        not c.tags_none or not (tags & c.tags_none),
-        c.status is None or conv.status in c.status,
-        c.assigned is None or (conv.assignee_id is not None) == c.assigned,
-        c.contact_is_customer is None or facts.contact_is_customer == c.contact_is_customer,
-        c.tag is None or event.tag in c.tag,
-        c.to is None or event.status_to in c.to,
-        c.business_hours is None or is_open(hours, facts.now) == c.business_hours,
-    )
-    if not all(checks):
+    return all(check(event, conv, facts, hours) for check in compiled(c))
+
+
+def _ai_holds(c: Conditions, ai: AiFacts | None) -> bool:
+    if ai is None:
         return False
-    if c.ai_urgent is not None or c.sentiment is not None or c.ai_tags_any:
-        ai = event.ai
-        if ai is None:
-            return False
-        if c.ai_urgent is not None and ai.urgent != c.ai_urgent:
-            return False
-        if c.sentiment is not None and ai.sentiment not in c.sentiment:
-            return False
-        if c.ai_tags_any and not (ai.tags & c.ai_tags_any):
-            return False
-    if c.text_matches is not None:
-        haystack = "\n".join(t for t in (conv.subject or "", event.text) if t)
-        if not c.text_matches.search(haystack):
-            return False
-    return True
+    if c.ai_urgent is not None and ai.urgent != c.ai_urgent:
+        return False
+    if c.sentiment is not None and ai.sentiment not in c.sentiment:
+        return False
+    return not c.ai_tags_any or not ai.tags.isdisjoint(c.ai_tags_any)
 
 
 @dataclass

@@ -29,7 +29,6 @@ from core.model import (
     Message,
     MessageKind,
     Role,
-    Tag,
     Team,
 )
 from core.ports import UnitOfWork
@@ -150,14 +149,23 @@ class AutomationActions(UseCaseBase):
         new = [t for t in action.tags if t not in conv.tags]
         if not new:
             return Outcome()
-        known = {t.name for t in await uow.tags.by_names(new)}
-        for name in new:
-            if name not in known:  # declared in the config file, so normally synced
-                await uow.tags.add(Tag(name, DEFAULT_TAG_COLOUR))
+        await self._ensure_tags(uow, new)
         events = state.add_tags(conv, action.tags, actor)
         added = [e.tag for e in events]
         await self._audit(uow, conv.id, "tagged", actor, added=added)
         return Outcome("tagged " + ", ".join(added), events, True)
+
+    async def _ensure_tags(self, uow: UnitOfWork, names: list[str]) -> None:
+        """Tags a rule adds exist (declared in the config file, so normally synced). Names
+        seen committed are remembered: tags are never deleted, and rules tag on the hot
+        inbound path. One created here is only remembered once read back committed."""
+        seen: set[str] = self.__dict__.setdefault("_committed_tags", set())
+        unsure = [n for n in names if n not in seen]
+        if not unsure:
+            return
+        found = {t.name for t in await uow.tags.by_names(unsure)}
+        seen |= found
+        await uow.tags.ensure([n for n in unsure if n not in found], DEFAULT_TAG_COLOUR)
 
     async def _notify_by_rule(self, uow: UnitOfWork, conv: Conversation, action: Notify,
                               actor: Actor) -> Outcome:

@@ -2,9 +2,10 @@
 
 Use cases report what happened to a conversation as events; `_automate` fires the matching
 rules (through the pure Cascade), applies their actions in the same transaction, shows
-each firing in the thread as a system line, schedules the timer rules and sends at most
-one auto-reply. Timers fall due in the database and are fired by the leader's loop, one
-transaction each: a timer fires once, and downtime only delays it.
+each firing in the thread as a system line and sends at most one auto-reply. Timer rules
+fall due at times the conversations already store (opened, customer's last message): the
+leader's loop scans for them from a durable cursor and fires each one once, in its own
+transaction, so the hot inbound path writes nothing for them.
 """
 
 from __future__ import annotations
@@ -21,11 +22,11 @@ from core.automation.cascade import (
     conditions_hold,
     may_send_again,
 )
-from core.automation.contract import Rule, Trigger
+from core.automation.contract import TIMER_TRIGGERS, Rule, Trigger
 from core.errors import DomainError
-from core.model import Actor, ActorType, Conversation, MessageKind, Status
+from core.model import Actor, ActorType, Conversation, Direction, MessageKind, Status
 from core.ports import RuleTimer, UnitOfWork
-from core.usecases.automation_actions import AutomationActions
+from core.usecases.automation_actions import CURSORS, AutomationActions
 
 log = logging.getLogger("threadline.automations")
 
@@ -33,6 +34,14 @@ log = logging.getLogger("threadline.automations")
 # sync, a backlog after an outage) is answered by people, not by a robot days late.
 AUTO_REPLY_FRESH = timedelta(hours=1)
 SYSTEM_LINE_MAX = 2_000
+TIMER_PAGE = 200  # conversations per timer scan; the cursor continues from the last
+TIMER_ANCHORS = {Trigger.NO_FIRST_RESPONSE: "created_at",
+                 Trigger.NO_REPLY: "last_customer_message_at"}
+ZERO = timedelta(0)
+
+
+def _cursor(anchor: datetime, conv_id: int | None) -> dict:
+    return {"anchor": anchor.isoformat(), "id": conv_id or 0}
 
 
 class AutomationUseCases(AutomationActions):
@@ -49,8 +58,6 @@ class AutomationUseCases(AutomationActions):
         cascade.push(events)
         await self._run(uow, conv, cascade, facts)
         for event in events:
-            if event.trigger in (Trigger.CONVERSATION_OPENED, Trigger.MESSAGE_RECEIVED):
-                await self._schedule_timers(uow, conv, event, facts)
             if event.trigger is Trigger.MESSAGE_RECEIVED:
                 await self._auto_reply(uow, conv, event, facts)
 
@@ -86,6 +93,8 @@ class AutomationUseCases(AutomationActions):
             caused += outcome.events
             changed = changed or outcome.changed
         assert conv.id is not None
+        if not (words or changed or caused):
+            return []  # matched, but there was nothing left to do (e.g. tagged already)
         if changed:
             await uow.conversations.save(conv)
             await self._notify(uow, "conversation_changed", conv.id, action="automation")
@@ -99,66 +108,85 @@ class AutomationUseCases(AutomationActions):
 
     # -- timers ----------------------------------------------------------------------------
 
-    async def _schedule_timers(self, uow: UnitOfWork, conv: Conversation, event: Event,
-                               facts: Facts) -> None:
-        if event.automated or event.depth:
-            return  # an out-of-office or a bounce is nobody waiting for an answer
-        trigger = (Trigger.NO_FIRST_RESPONSE if event.trigger is Trigger.CONVERSATION_OPENED
-                   else Trigger.NO_REPLY)
-        for rule in self.ctx.automations.rules_for(trigger):
-            assert conv.id is not None and rule.after is not None
-            await uow.timers.schedule(conv.id, rule.name, trigger.value, facts.now + rule.after,
-                                      self.clock.now())
-
-    async def fire_due_timers(self, limit: int = 100) -> int:
-        """Fire the timers due now, one transaction each (claimed with the row locked, so
-        two loops never fire the same one). Returns how many fired."""
+    async def fire_due_timers(self, limit: int = TIMER_PAGE) -> int:
+        """Fire the timer rules that fell due (leader only). Due times come from the
+        conversations; each rule and trigger keeps a cursor of how far it has looked, so
+        a restart or downtime delays a timer but never loses it. Returns how many fired."""
         fired = 0
-        for _ in range(limit):
-            now = self.clock.now()
-            async with self.ctx.uow_factory() as uow:
-                due = await uow.timers.due(now, 1)
-                if not due:
-                    break
-                timer = due[0]
-                status, outcome = await self._fire_timer(uow, timer, now)
-                assert timer.id is not None
-                await uow.timers.finish(timer.id, status, outcome, now)
-                await uow.commit()
-            fired += status == "fired"
+        for rule in self.ctx.automations.timer_rules:
+            for trigger in sorted(rule.triggers & TIMER_TRIGGERS):
+                fired += await self._scan_timers(rule, trigger, limit)
         return fired
 
-    async def _fire_timer(self, uow: UnitOfWork, timer: RuleTimer,
-                          now: datetime) -> tuple[str, str]:
-        rule = self.ctx.automations.rule(timer.rule)
-        trigger = Trigger(timer.trigger)
-        if rule is None or trigger not in rule.triggers:
-            return "skipped", "the rule is no longer configured"
-        conv = await uow.conversations.get(timer.conversation_id)
-        if conv is None:
-            return "skipped", "the conversation is gone"
-        if conv.status is Status.RESOLVED:
-            return "skipped", "the conversation is resolved"
-        if await self._answered(uow, conv, trigger):
-            return "skipped", "staff replied in time"
-        event = Event(trigger, Actor.system())
-        facts = self._facts(conv, now)
+    async def _scan_timers(self, rule: Rule, trigger: Trigger, limit: int) -> int:
+        assert rule.after is not None
+        anchor, key, now = TIMER_ANCHORS[trigger], f"timers:{rule.name}:{trigger}", self.clock.now()
+        until = now - rule.after
+        async with self.ctx.uow_factory() as uow:
+            cursor = await uow.sync_state.get(CURSORS, key)
+            if cursor is None:  # a new rule: it counts from now on
+                await uow.sync_state.put(CURSORS, key, _cursor(until, 0), now)
+                await uow.commit()
+                return 0
+            start = (datetime.fromisoformat(cursor["anchor"]), int(cursor["id"]))
+            if until <= start[0]:
+                return 0
+            candidates = await uow.conversations.timer_candidates(anchor, start, until, limit)
+        fired = 0
+        for candidate in candidates:
+            assert candidate.id is not None
+            async with self.ctx.uow_factory() as uow:
+                fired += await self._fire_timer(uow, rule, trigger, candidate.id,
+                                                getattr(candidate, anchor), now)
+        last = candidates[-1] if len(candidates) == limit else None
+        reached = _cursor(getattr(last, anchor), last.id) if last else _cursor(until, 0)
+        async with self.ctx.uow_factory() as uow:
+            await uow.sync_state.put(CURSORS, key, reached, now)
+            await uow.commit()
+        return fired
+
+    async def _fire_timer(self, uow: UnitOfWork, rule: Rule, trigger: Trigger, conv_id: int,
+                          anchor_at: datetime, now: datetime) -> bool:
+        """One transaction. Nothing is recorded when nobody is waiting any more; otherwise
+        the timer is claimed first (a second claimer finds it claimed) and settled with
+        what became of it."""
+        conv = await uow.conversations.get(conv_id)
+        if conv is None or await self._no_longer_waiting(uow, conv, trigger, anchor_at):
+            return False
+        timer = RuleTimer(conv_id, rule.name, trigger.value, anchor_at + (rule.after or ZERO))
+        if not await uow.timers.claim(timer, now):
+            return False
+        event, facts = Event(trigger, Actor.system()), self._facts(conv, now)
         if not conditions_hold(rule.conditions, event, conv, facts, self.ctx.automations.hours):
-            return "skipped", "its conditions did not hold when it fell due"
+            await uow.timers.settle(timer, "skipped", "its conditions did not hold", now)
+            await uow.commit()
+            return False
         cascade = Cascade(self.ctx.automations)
         cascade.caused(rule, event, await self._fire(uow, conv, rule, event, facts))
         await self._run(uow, conv, cascade, facts)
-        return "fired", "fired"
+        await uow.timers.settle(timer, "fired", "fired", now)
+        await uow.commit()
+        return True
 
     @staticmethod
-    async def _answered(uow: UnitOfWork, conv: Conversation, trigger: Trigger) -> bool:
-        """A person replied: since the conversation opened (no_first_response), or since
-        the customer's last message (no_reply). Automatic replies do not count."""
+    async def _no_longer_waiting(uow: UnitOfWork, conv: Conversation, trigger: Trigger,
+                                 anchor_at: datetime) -> bool:
+        """The premise of the timer is gone: resolved, answered by a person, the customer
+        wrote again (a later due time), or what they sent last is automated mail."""
+        if conv.status is Status.RESOLVED:
+            return True
         if trigger is Trigger.NO_FIRST_RESPONSE:
-            return conv.first_response_at is not None
-        since = conv.last_customer_message_at or conv.created_at
-        return any(m.leaves_inbox and m.author.type is ActorType.AGENT and m.created_at >= since
-                   for m in await uow.messages.thread(conv.id))
+            if conv.first_response_at is not None or conv.created_at != anchor_at:
+                return True
+        elif conv.last_customer_message_at != anchor_at:
+            return True
+        assert conv.id is not None
+        thread = await uow.messages.thread(conv.id)
+        inbound = [m for m in thread if m.direction is Direction.IN]
+        if inbound and inbound[-1].meta.get("automated"):
+            return True
+        return any(m.leaves_inbox and m.author.type is ActorType.AGENT
+                   and m.created_at >= anchor_at for m in thread)
 
     # -- auto-replies ------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import case, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 
 from core.model import Channel, Tag, Template
@@ -24,6 +25,14 @@ class SqlTagRepository(Repository):
         rows = await self.conn.execute(select(tags).where(tags.c.name.in_(set(names))))
         found = {row.name: tag_from_row(row) for row in rows}
         return [found[name] for name in dict.fromkeys(names) if name in found]
+
+    async def ensure(self, names: Sequence[str], colour: str) -> None:
+        """Create the tags of these names that do not exist yet (one statement)."""
+        if not names:
+            return
+        dialect = postgresql if self.is_postgres else sqlite
+        stmt = dialect.insert(tags).values([{"name": n, "colour": colour} for n in set(names)])
+        await self.conn.execute(stmt.on_conflict_do_nothing(index_elements=[tags.c.name]))
 
     async def add(self, tag: Tag) -> Tag:
         stmt = insert(tags).values(name=tag.name, colour=tag.colour).returning(tags.c.id)

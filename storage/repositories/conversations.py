@@ -5,14 +5,26 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import JSON, and_, bindparam, delete, func, insert, select, type_coerce, update
+from sqlalchemy import (
+    JSON,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.engine import Row
 from sqlalchemy.sql import Select
 
 from core.model import Channel, Conversation, Status
 from core.ports import ViewQuery
 from storage.repositories._base import Repository
-from storage.tables import conversation_tags, conversations, tags
+from storage.tables import Id, conversation_tags, conversations, tags
 
 _c = conversations.c
 
@@ -161,6 +173,20 @@ class SqlConversationRepository(Repository):
         )
         return await self._many(stmt)
 
+    async def timer_candidates(self, anchor: str, after: tuple[datetime, int],
+                               until: datetime, limit: int) -> list[Conversation]:
+        column = {"created_at": _c.created_at,
+                  "last_customer_message_at": _c.last_customer_message_at}[anchor]
+        start, start_id = after
+        filters = [or_(column > start, and_(column == start, _c.id > start_id)),
+                   column <= until]
+        if anchor == "created_at":
+            filters += [_c.first_response_at.is_(None), _c.status != Status.RESOLVED.value]
+        else:  # pending: staff replied since; resolved: nobody waits
+            filters.append(_c.status.in_([Status.OPEN.value, Status.SNOOZED.value]))
+        stmt = self.select_with_tags().where(*filters).order_by(column, _c.id).limit(limit)
+        return await self._many(stmt)
+
     async def list_view(self, query: ViewQuery) -> list[Conversation]:
         stmt = (
             self.select_with_tags()
@@ -246,15 +272,13 @@ class SqlConversationRepository(Repository):
                 )
             )
         if added:
-            source = select(tags.c.id).where(tags.c.name.in_(added))
-            tag_ids = (await self.conn.execute(source)).scalars().all()
-            if len(tag_ids) != len(added):
+            # one statement: the ids are looked up by the insert itself
+            source = select(literal(conv_id, Id), tags.c.id).where(tags.c.name.in_(added))
+            inserted = await self.conn.execute(
+                insert(conversation_tags).from_select(["conversation_id", "tag_id"], source))
+            if inserted.rowcount != len(added):
                 found = await self.conn.execute(select(tags.c.name).where(tags.c.name.in_(added)))
                 raise UnknownTags(added - set(found.scalars()))
-            await self.conn.execute(
-                insert(conversation_tags),
-                [{"conversation_id": conv_id, "tag_id": tag_id} for tag_id in tag_ids],
-            )
         self._known_tags[conv_id] = frozenset(wanted)
 
 

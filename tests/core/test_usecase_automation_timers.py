@@ -18,18 +18,32 @@ def sla(after=30 * M, **conditions):
 
 
 async def _timers(uow_factory, conv_id):
+    """(trigger, due time, status, outcome) of the timers that fell due."""
     async with uow_factory() as uow:
-        return await uow.timers.pending(conv_id)
+        return [(t.trigger, t.due_at, status, outcome)
+                for t, status, outcome in await uow.timers.for_conversation(conv_id)]
+
+
+async def _started(inbox, clock, at=T0):
+    """A first scan: a rule counts from the first time the loop sees it."""
+    clock.set(at)
+    assert await inbox.fire_due_timers() == 0
 
 
 async def test_no_first_response_fires_once_when_due(uow_factory, clock, outbox):
     inbox = inbox_with(uow_factory, clock, automations(sla()))
+    await _started(inbox, clock)
     r = await inbox.receive(wa_msg(at=T0))
     clock.set(T0 + 29 * M)
     assert await inbox.fire_due_timers() == 0
     clock.set(T0 + 31 * M)
     assert await inbox.fire_due_timers() == 1
     assert await inbox.fire_due_timers() == 0  # fired once
+    restarted = inbox_with(uow_factory, clock, automations(sla()))
+    clock.set(T0 + 40 * M)
+    assert await restarted.fire_due_timers() == 0
+    assert await _timers(uow_factory, r.conversation_id) == [
+        ("no_first_response", T0 + 30 * M, "fired", "fired")]
     conv = (await inbox.conversation(r.conversation_id)).conversation
     assert conv.tags == ["sla-breached"]
     kinds = [row["kind"] for row in await outbox.rows(limit=500)]
@@ -42,12 +56,13 @@ async def test_a_staff_reply_in_time_skips_the_timer(uow_factory, clock):
     boot = inbox_with(uow_factory, clock, automations())
     ana = await boot.upsert_agent(Agent("Ana", "ana@shop.test"), SYS)
     inbox = inbox_with(uow_factory, clock, automations(sla()))
+    await _started(inbox, clock)
     r = await inbox.receive(wa_msg(at=T0))
     clock.set(T0 + 5 * M)
     await inbox.reply(r.conversation_id, "on it", Actor.agent(ana.id))
     clock.set(T0 + H)
     assert await inbox.fire_due_timers() == 0
-    assert await _timers(uow_factory, r.conversation_id) == []  # settled, not left pending
+    assert await _timers(uow_factory, r.conversation_id) == []  # nobody was waiting
     conv = (await inbox.conversation(r.conversation_id)).conversation
     assert conv.tags == []
 
@@ -57,24 +72,26 @@ async def test_no_reply_is_rescheduled_by_each_customer_message(uow_factory, clo
     ana = await boot.upsert_agent(Agent("Ana", "ana@shop.test"), SYS)
     inbox = inbox_with(uow_factory, clock, automations(
         rule("chase", "no_reply", AddTags(("waiting",)), after=H)))
+    await _started(inbox, clock, T0 - 2 * H)
     r = await inbox.receive(wa_msg(at=T0))
     clock.set(T0 + 10 * M)
     await inbox.reply(r.conversation_id, "checking", Actor.agent(ana.id))
     clock.set(T0 + 20 * M)
     await inbox.receive(wa_msg("¿y?", at=T0 + 20 * M))
-    [timer] = await _timers(uow_factory, r.conversation_id)
-    assert timer.due_at == T0 + 80 * M
-    clock.set(T0 + 70 * M)
+    clock.set(T0 + 70 * M)  # an hour after the first message, but it was answered
     assert await inbox.fire_due_timers() == 0
     clock.set(T0 + 81 * M)
     assert await inbox.fire_due_timers() == 1
     conv = (await inbox.conversation(r.conversation_id)).conversation
     assert conv.tags == ["waiting"]
+    assert await _timers(uow_factory, r.conversation_id) == [
+        ("no_reply", T0 + 80 * M, "fired", "fired")]
 
 
 async def test_timers_skip_resolved_conversations_and_check_conditions_when_due(
         uow_factory, clock):
     inbox = inbox_with(uow_factory, clock, automations(sla(after=H, business_hours=True)))
+    await _started(inbox, clock)
     resolved = await inbox.receive(wa_msg(at=T0, sender="+34600000001"))
     await inbox.resolve(resolved.conversation_id, SYS)
     late = await inbox.receive(wa_msg(at=EVENING - 30 * M, sender="+34600000002"))
@@ -82,19 +99,24 @@ async def test_timers_skip_resolved_conversations_and_check_conditions_when_due(
     assert await inbox.fire_due_timers() == 0
     for r in (resolved, late):
         assert (await inbox.conversation(r.conversation_id)).conversation.tags == []
-        assert await _timers(uow_factory, r.conversation_id) == []
+    assert await _timers(uow_factory, resolved.conversation_id) == []
+    assert await _timers(uow_factory, late.conversation_id) == [
+        ("no_first_response", EVENING + 30 * M, "skipped", "its conditions did not hold")]
 
 
 async def test_automated_mail_starts_no_timer_and_a_removed_rule_never_fires(
         uow_factory, clock):
     inbox = inbox_with(uow_factory, clock, automations(sla()))
+    await _started(inbox, clock)
     bounce = await inbox.receive(email_msg("Delivery failed", automated=True))
-    assert await _timers(uow_factory, bounce.conversation_id) == []
     r = await inbox.receive(wa_msg(at=T0))
     later = inbox_with(uow_factory, clock, automations())  # restarted without the rule
     clock.set(T0 + 2 * H)
     assert await later.fire_due_timers() == 0
     assert await _timers(uow_factory, r.conversation_id) == []
+    assert await inbox.fire_due_timers() == 1  # the rule back: only r; a bounce waits on nobody
+    assert await _timers(uow_factory, bounce.conversation_id) == []
+    assert (await inbox.conversation(r.conversation_id)).conversation.tags == ["sla-breached"]
 
 
 # -- auto-replies ------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""Automations: agents' availability (away agents are skipped by automatic assignment) and
-the due times of timer rules.
+"""Automations: agents' availability (away agents are skipped by automatic assignment),
+the timer rules that fell due (one row each: a timer fires once), and the indexes their
+scans use.
 
 Revision ID: 0006
 Revises: 0005
@@ -33,21 +34,22 @@ def upgrade() -> None:
         sa.Column("trigger", sa.String(40), nullable=False),
         sa.Column("due_at", UTCDateTime(), nullable=False),
         sa.Column("status", sa.String(20), nullable=False),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
-        sa.Column("finished_at", UTCDateTime(), nullable=True),
         sa.Column("outcome", sa.Text(), nullable=True),
+        sa.Column("settled_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_rule_timers"),
         sa.ForeignKeyConstraint(["conversation_id"], ["conversations.id"], ondelete="CASCADE",
                                 name="fk_rule_timers_conversation_id_conversations"),
+        sa.UniqueConstraint("conversation_id", "rule", "trigger", "due_at",
+                            name="uq_rule_timers_conversation_id_rule_trigger_due_at"),
     )
-    op.create_index("ix_rule_timers_status_due_at", "rule_timers", ["status", "due_at"])
-    op.create_index("ix_rule_timers_conversation_id_rule", "rule_timers",
-                    ["conversation_id", "rule"])
+    op.create_index("ix_conversations_created_at", "conversations", ["created_at"])
+    op.create_index("ix_conversations_last_customer_message_at", "conversations",
+                    ["last_customer_message_at"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_rule_timers_conversation_id_rule", table_name="rule_timers")
-    op.drop_index("ix_rule_timers_status_due_at", table_name="rule_timers")
+    op.drop_index("ix_conversations_last_customer_message_at", table_name="conversations")
+    op.drop_index("ix_conversations_created_at", table_name="conversations")
     op.drop_table("rule_timers")
     with op.batch_alter_table("agents") as batch:
         batch.drop_column("available")
