@@ -195,3 +195,28 @@ async def test_missing_template_is_reported_in_the_thread(uow_factory, clock):
     lines = [m.body for m in await inbox.thread(r.conversation_id)
              if m.kind is MessageKind.SYSTEM]
     assert lines == ["⚙️ ack: auto-reply not sent: email template 'nope' does not exist"]
+
+
+async def test_one_delivery_of_two_messages_gets_one_auto_reply(uow_factory, clock):
+    inbox = await _with_templates(uow_factory, clock, OUT_OF_HOURS)
+    clock.set(EVENING)
+    results = await inbox.receive_many([wa_msg("hola", at=EVENING),
+                                        wa_msg("¿hay alguien?", at=EVENING)])
+    assert results[0].conversation_id == results[1].conversation_id
+    assert len(await _auto_replies(inbox, results[0].conversation_id)) == 1
+
+
+async def test_an_account_that_cannot_send_gets_a_line_not_a_stuck_reply(uow_factory, clock):
+    from core.usecases import Inbox
+    from tests.core.automation_helpers import MADRID, automations
+    from tests.core.conftest import ACCOUNTS
+
+    reply = AutoReply("ack", "out_of_hours", when=ReplyWhen.ALWAYS)
+    inbox = Inbox(uow_factory, clock, ACCOUNTS, MADRID, frontends=("slack",),
+                  can_send=lambda provider: False, automations=automations(auto_replies=(reply,)))
+    await inbox.upsert_template(Template("out_of_hours", Channel.EMAIL, "closed"), SYS)
+    r = await inbox.receive(email_msg("hello"))
+    thread = await inbox.thread(r.conversation_id)
+    assert not [m for m in thread if m.leaves_inbox]
+    [line] = [m.body for m in thread if m.kind is MessageKind.SYSTEM]
+    assert line.startswith("⚙️ ack: auto-reply not sent: ") and "email" in line

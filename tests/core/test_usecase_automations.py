@@ -262,3 +262,35 @@ async def test_urgent_builtin_pings_each_time_the_tag_is_added(uow_factory, cloc
     r2 = await off.receive(wa_msg(sender="+34600000077"))
     await off.add_tags(r2.conversation_id, ["urgent"], SYS)
     assert [row["kind"] for row in await outbox.rows(limit=500)].count("slack:notify") == 2
+
+
+async def test_staff_reply_snooze_and_wake_are_status_changes(uow_factory, clock):
+    boot = inbox_with(uow_factory, clock, automations())
+    ana, = await _staff(boot, ("Ana", Role.AGENT))
+    inbox = inbox_with(uow_factory, clock, automations(
+        rule("log", "status_changed", Note("status changed"))))
+    r = await inbox.receive(wa_msg())
+    await inbox.reply(r.conversation_id, "hola", Actor.agent(ana.id))  # open -> pending
+    await inbox.snooze(r.conversation_id, SYS, until=T0 + H)
+    clock.set(T0 + 2 * H)
+    assert await inbox.wake_due_snoozes() == 1  # snoozed -> open
+    await inbox.receive(wa_msg("gracias", at=T0 + 2 * H))  # already open: no change
+    await inbox.resolve(r.conversation_id, SYS)
+    await inbox.receive(wa_msg("una cosa más", at=T0 + 3 * H))  # resolved -> open
+    details = await inbox.conversation(r.conversation_id)
+    fired = [a.detail for a in details.activity if a.action == "rule_fired"]
+    assert len(fired) == 5 and all(f["trigger"] == "status_changed" for f in fired)
+
+
+async def test_undoing_a_reply_ignores_automatic_ones(uow_factory, clock):
+    boot = inbox_with(uow_factory, clock, automations())
+    ana, = await _staff(boot, ("Ana", Role.AGENT))
+    await boot.upsert_template(Template("thanks", Channel_email(), "Thanks!"), SYS)
+    inbox = inbox_with(uow_factory, clock, automations(
+        rule("ack", "conversation_opened", Reply("thanks"))))
+    r = await inbox.receive(email_msg("hello"))
+    reply = await inbox.reply(r.conversation_id, "Looking", Actor.agent(ana.id),
+                              delay=timedelta(seconds=30))
+    await inbox.withdraw_reply(reply.id, Actor.agent(ana.id))
+    conv = (await inbox.conversation(r.conversation_id)).conversation
+    assert conv.first_response_at is None and conv.status is Status.OPEN
