@@ -13,9 +13,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
+from core.automation.contract import Automations
 from core.business_hours import WEEKDAYS, BusinessHours
 from core.model import Account, Actor, Agent, Channel, Role, Template
 from core.reply_policy import ThreadReplies
+from threadline.config_automations import (
+    AutoReplyConfig,
+    BuiltinRulesConfig,
+    RuleConfig,
+    automation_problems,
+    build_automations,
+)
 from threadline.settings import Settings
 
 _VAR = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
@@ -180,7 +188,9 @@ class ThreadlineConfig(_Strict):
     tags: list[TagConfig] = Field(default_factory=list)
     templates: list[TemplateConfig] = Field(default_factory=list)
     business_hours: BusinessHoursConfig | None = None
-    rules: list[dict[str, Any]] = Field(default_factory=list)
+    rules: list[RuleConfig] = Field(default_factory=list)
+    auto_replies: list[AutoReplyConfig] = Field(default_factory=list)
+    builtin_rules: BuiltinRulesConfig = Field(default_factory=BuiltinRulesConfig)
 
     @field_validator("timezone")
     @classmethod
@@ -230,7 +240,7 @@ def _cross_check(cfg: ThreadlineConfig) -> list[str]:
         elif acc.channel != tpl.channel:
             problems.append(f"templates[{i}].channel: {tpl.channel} template on {acc.channel} "
                             f"account {acc.id!r}")
-    return problems
+    return problems + automation_problems(cfg)
 
 
 def parse_config(data: Any, source: str = "<config>") -> ThreadlineConfig:
@@ -337,6 +347,11 @@ def business_hours_of(cfg: ThreadlineConfig, settings: Settings) -> BusinessHour
     zone = ZoneInfo(hours.timezone) if hours.timezone else effective_timezone(cfg, settings)
     days = {day: getattr(hours, day) for day in WEEKDAYS if getattr(hours, day)}
     return BusinessHours.from_ranges(zone, days, hours.holidays)
+
+
+def automations_of(cfg: ThreadlineConfig, settings: Settings) -> Automations:
+    """The rules and auto-replies the core runs (the built-in rules included)."""
+    return build_automations(cfg, business_hours_of(cfg, settings))
 
 
 async def sync_config(cfg: ThreadlineConfig, inbox) -> dict[str, int]:

@@ -22,6 +22,7 @@ from storage.uow import SqlUnitOfWorkFactory
 from threadline import migrations
 from threadline.config import (
     ThreadlineConfig,
+    automations_of,
     build_accounts,
     effective_timezone,
     load_config,
@@ -81,8 +82,10 @@ class Runtime:
         self.engine = engine or create_engine(settings.database_url)
         self._owns_engine = engine is None
         self.uow_factory = SqlUnitOfWorkFactory(self.engine)
+        self.automations = automations_of(self.config, settings)
         self.inbox = Inbox(self.uow_factory, self.clock, self.accounts, self.timezone,
-                           frontends_for(settings), can_send=self._can_send)
+                           frontends_for(settings), can_send=self._can_send,
+                           automations=self.automations)
         self.metrics = Metrics()
         self.health = Health()
         self.outbox = OutboxStore(self.engine)

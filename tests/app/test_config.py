@@ -22,7 +22,9 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.yml"
 def test_example_config_is_valid():
     cfg = load_config(EXAMPLE)
     assert [a.id for a in cfg.accounts] == ["support", "wa-sales"]
-    assert cfg.templates[1].variables == ["name", "order"]
+    by_name = {t.name: t for t in cfg.templates}
+    assert by_name["order_update"].variables == ["name", "order"]
+    assert [r.name for r in cfg.rules][0] == "vip to billing"
 
 
 def test_no_path_means_empty_config():
@@ -122,9 +124,10 @@ async def test_sync_config_upserts(uow_factory):
     agents = await inbox.agents()
     assert sorted(a.name for a in agents) == ["Ana G.", "Ben Okafor"]
     tags = {t.name: t.colour for t in await inbox.tags()}
-    assert tags["vip"] == "#000000" and len(tags) == 2
+    assert tags["vip"] == "#000000" and len(tags) == len(cfg.tags)
     templates = await inbox.templates()
-    assert sorted(t.name for t in templates) == ["order_update", "thanks"]
+    assert sorted(t.name for t in templates) == [
+        "order_update", "out_of_hours", "out_of_hours", "thanks"]
     async with uow_factory() as uow:
         team = await uow.teams.by_name("Billing")
     assert sorted(team.member_ids) == sorted(a.id for a in agents)
