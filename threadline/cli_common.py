@@ -50,9 +50,9 @@ def setup_logging(level: str) -> None:
             logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def fail(message: str) -> typer.Exit:
+def fail(message: str, code: int = 1) -> typer.Exit:
     err_console.print("[bold red]error:[/] " + escape(message), markup=True, highlight=False)
-    return typer.Exit(1)
+    return typer.Exit(code)
 
 
 def run(fn: Callable[[], Awaitable[T]]) -> T:
