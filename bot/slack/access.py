@@ -39,7 +39,8 @@ REQUIRED: dict[tuple[str, str], Permission | None] = {
     **{("action", a): A for a in (
         ids.ASSIGN_ME, ids.ASSIGN_OPEN, ids.TAGS_OPEN, ids.SNOOZE_MENU, ids.RESOLVE,
         ids.REOPEN, ids.TEMPLATE_OPEN, ids.NOTE_OPEN, ids.LINK_CUSTOMER_OPEN, ids.UNDO_SEND,
-        ids.MAKE_NOTE, ids.SEND_HELD, ids.RETRY_SEND, ids.TEMPLATE_PICK[1])},
+        ids.MAKE_NOTE, ids.SEND_HELD, ids.RETRY_SEND, ids.TEMPLATE_PICK[1],
+        ids.HOME_AVAILABILITY)},
     **{("action", a): R for a in (
         ids.PROFILE_OPEN, ids.SHOW_FULL, ids.HOME_TAB, ids.HOME_FILTER_STATUS,
         ids.HOME_FILTER_CHANNEL, ids.HOME_FILTER_TAG, ids.OPEN_THREAD)},
@@ -56,6 +57,8 @@ REQUIRED: dict[tuple[str, str], Permission | None] = {
     ("command", "/inbox help"): R,
     ("command", "/inbox new"): Permission.START,
     ("command", "/inbox stats"): Permission.TEAM_STATS,
+    ("command", "/inbox away"): A,  # one's own availability for automatic assignment
+    ("command", "/inbox back"): A,
 }
 
 

@@ -81,6 +81,11 @@ class SlackIdentity:
             self._agents[user_id] = agent
         return agent
 
+    def remember(self, agent: Agent) -> None:
+        """An agent record changed here (availability): keep the cached copy current."""
+        if agent.slack_user_id:
+            self._agents[agent.slack_user_id] = agent
+
     async def actor(self, client: AsyncWebClient, user_id: str) -> Actor:
         agent = await self.agent(client, user_id)
         assert agent.id is not None

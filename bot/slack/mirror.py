@@ -12,12 +12,12 @@ from collections.abc import Callable
 
 from bot.slack.countdown import Countdown
 from bot.slack.gateway import POST_EVENT, SlackGateway, post_payload
-from bot.slack.presenter import Presenter
+from bot.slack.presenter import Presenter, contact_name
 from bot.slack.views import blocks as block_views
 from bot.slack.views import card as card_views
 from bot.slack.views import thread as thread_views
 from core.delivery import PermanentError
-from core.model import Direction, Message, MessageKind, Role
+from core.model import Agent, Direction, Message, MessageKind, Role
 from core.ports import FileStore, Link
 from core.usecases import Inbox
 
@@ -27,7 +27,6 @@ CARD = "slack:card"  # "<channel>:<ts>" of the parent message -> conversation
 MSG = "slack:msg"  # "<channel>:<ts>" of a thread message -> message (mirrored or staff-written)
 STATUS = "slack:status"  # "<channel>:<ts>" of the bot's delivery line under a reply -> message
 FILE = "slack:file"  # "<message id>:<n>" once an attachment is uploaded
-URGENT = "slack:urgent"  # "<conversation id>" once managers were pinged
 INTENT = "slack:intent"  # "<post key>" claimed before a post: a retry looks the post up
 
 COALESCE_MAX = 5  # customer messages per thread post at most
@@ -78,6 +77,7 @@ class SlackMirror:
             "slack:snooze_ended": self.snooze_ended,
             "slack:delivery_status": self.delivery_status,
             "slack:message_changed": self.message_changed,
+            "slack:notify": self.notify,
         }
 
     # -- handlers --------------------------------------------------------------------------
@@ -125,10 +125,25 @@ class SlackMirror:
         channel, ts = await self.ensure_card(conv_id)
         details = await self.inbox.conversation_summary(conv_id)
         view = await self.presenter.card(details)
+        # The urgent ping is the core's built-in rule (a `notify` row), not the card's job.
         await self.slack.update(channel, ts, **card_views.card_message(view))
-        if view.urgent and not await self.inbox.find_link(URGENT, str(conv_id)):
-            await self._ping_managers(conv_id, channel, ts, view.contact_name)
-            await self.inbox.claim_link(URGENT, str(conv_id), conv_id, None)
+
+    async def notify(self, row) -> None:
+        """An automation's notify action: one thread reply mentioning the recipients, who
+        are resolved now (roles and Slack ids may have changed since the rule fired)."""
+        conv_id = int(row.payload["conversation_id"])
+        rule = str(row.payload.get("rule") or "automation")
+        channel, ts = await self.ensure_card(conv_id)
+        details = await self.inbox.conversation_summary(conv_id)
+        audience, slack_ids = _recipients(await self.inbox.agents(), row.payload)
+        if not slack_ids:
+            log.warning("rule %r on conversation %s: nobody to notify (%s without a Slack "
+                        "user id)", rule, conv_id, audience)
+        permalink = await self.slack.permalink(channel, ts) if slack_ids else None
+        await self._post_once(f"notify:{row.id}", conv_id, None, channel, thread_ts=ts,
+                              **thread_views.notify_message(
+                                  rule, slack_ids, contact_name(details.contact), permalink,
+                                  audience))
 
     async def snooze_ended(self, row) -> None:
         conv_id = int(row.payload["conversation_id"])
@@ -308,12 +323,16 @@ class SlackMirror:
                 await self.slack.upload(channel, thread_ts, data, attachment.filename)
             await self.inbox.claim_link(FILE, key, message.conversation_id, message.id)
 
-    async def _ping_managers(self, conv_id: int, channel: str, ts: str, contact: str) -> None:
-        managers = [a.slack_user_id for a in await self.inbox.agents()
-                    if a.role in (Role.MANAGER, Role.ADMIN) and a.slack_user_id and a.active]
-        if not managers:
-            log.warning("conversation marked urgent but no manager has a Slack user id")
-            return
-        permalink = await self.slack.permalink(channel, ts)
-        await self._post_once(f"urgent:{conv_id}", conv_id, None, channel, thread_ts=ts,
-                              **thread_views.urgent_ping_message(managers, contact, permalink))
+
+def _recipients(agents: list[Agent], payload: dict) -> tuple[str, list[str]]:
+    """(who the rule meant, in words; the Slack ids of those who can be pinged)."""
+    reachable = [a for a in agents if a.active and a.slack_user_id]
+    agent_id = payload.get("agent_id")
+    if agent_id is not None:
+        named = next((a for a in agents if a.id == int(agent_id)), None)
+        who = named.name if named else f"agent {agent_id}"
+        return who, [a.slack_user_id for a in reachable if a.id == int(agent_id)]
+    if payload.get("role") == Role.ADMIN.value:
+        return "the admins", [a.slack_user_id for a in reachable if a.role is Role.ADMIN]
+    return "the managers", [a.slack_user_id for a in reachable
+                            if a.role in (Role.MANAGER, Role.ADMIN)]

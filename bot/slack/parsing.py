@@ -58,7 +58,7 @@ def staff_text(text: str, *, bot_user_id: str | None, names: dict[str, str] | No
 
 @dataclass(frozen=True)
 class InboxCommand:
-    action: str  # list | new | search | stats | help
+    action: str  # list | new | search | stats | help | away | back
     view: str = "all"
     statuses: tuple[Status, ...] = ()
     channel: Channel | None = None
@@ -77,6 +77,10 @@ def parse_inbox(text: str) -> InboxCommand:
         return InboxCommand("help")
     if head == "new":
         return InboxCommand("new")
+    if head in ("away", "back"):
+        if rest:
+            raise UsageError(f"`/inbox {head}` takes no arguments")
+        return InboxCommand(head)
     if head == "search":
         query = " ".join(rest).strip()
         if not query:

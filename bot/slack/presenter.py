@@ -83,14 +83,15 @@ class Presenter:
         channel: str = "",
     ) -> MessageView:
         author = message.author
-        slack_id = None
+        slack_id = automatic = None
         if author.type is ActorType.CONTACT:
             name = contact_name(contact)
         elif author.type is ActorType.AGENT and isinstance(author.id, int) and author.id in agents:
             agent = agents[author.id]
             name, slack_id = agent.name, agent.slack_user_id
         elif author.type is ActorType.AUTOMATION:
-            name = f"Automation {author.id}" if author.id else "Automation"
+            automatic = str(message.meta.get("automatic") or author.id or "")
+            name = f"Automation {automatic}" if automatic else "Automation"
         else:
             name = "Threadline"
         return MessageView(
@@ -110,6 +111,8 @@ class Presenter:
             quoted=message.meta.get("quoted"),
             channel=channel,
             reactions=reactions_of(message),
+            automatic=automatic,
+            auto_reply=automatic is not None and bool(message.meta.get("auto_reply")),
         )
 
     def send_status(self, message: Message, channel: str) -> SendStatusView:
@@ -132,7 +135,9 @@ class Presenter:
                 status = "note"
         else:
             status = (message.delivery_status.value if message.delivery_status else "queued")
-        send_at = message.meta.get("send_at")
+        # An automation's message has no undo window: never a countdown or Undo on it.
+        automatic = message.author.type is ActorType.AUTOMATION
+        send_at = None if automatic else message.meta.get("send_at")
         return SendStatusView(
             message_id=message.id,
             status=status,

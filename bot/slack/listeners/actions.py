@@ -12,7 +12,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.listeners.common import conversation_for, guarded, tell
-from bot.slack.listeners.home import publish_home
+from bot.slack.listeners.home import publish_home, set_available
 from bot.slack.listeners.modals import open_modal
 from bot.slack.services import SlackServices
 from bot.slack.views import ids
@@ -106,6 +106,15 @@ def register(app: AsyncApp, s: SlackServices) -> None:
     for action_id, key in ((ids.HOME_FILTER_STATUS, "status"),
                            (ids.HOME_FILTER_CHANNEL, "channel"), (ids.HOME_FILTER_TAG, "tag")):
         _register_home_filter(app, s, action_id, key)
+
+    @app.action(ids.HOME_AVAILABILITY)
+    async def home_availability(ack, body: dict, action: dict, client: AsyncWebClient,
+                                context) -> None:
+        await ack()
+        user = body["user"]["id"]
+        await guarded(client, None, user, set_available(s, client, user,
+                                                        action.get("value") == "back"))
+        await publish_home(s, client, user, context.get("staff_role"))
 
     @app.action(ids.OPEN_THREAD)
     async def open_thread(ack) -> None:

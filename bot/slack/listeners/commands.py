@@ -1,11 +1,12 @@
-"""`/inbox`: lists (Mine / Unassigned / All with filters), new, search, stats, help."""
+"""`/inbox`: lists (Mine / Unassigned / All with filters), new, search, stats, help, and
+away / back (one's own availability for automatic assignment)."""
 
 from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.listeners.home import rows_for, stats_view
+from bot.slack.listeners.home import rows_for, set_available, stats_view
 from bot.slack.parsing import InboxCommand, UsageError, parse_inbox
 from bot.slack.services import SlackServices
 from bot.slack.views import lists as list_views
@@ -43,6 +44,9 @@ def register(app: AsyncApp, s: SlackServices) -> None:
                 payload = await _search(s, cmd)
             elif cmd.action == "stats":
                 payload = list_views.stats_message(await stats_view(s, cmd.days))
+            elif cmd.action in ("away", "back"):
+                agent, changed = await set_available(s, client, user, cmd.action == "back")
+                payload = list_views.availability_message(agent.available, changed)
             else:
                 payload = await _list(s, client, user, cmd)
         except DomainError as exc:

@@ -10,7 +10,7 @@ from bot.slack.mirror import CARD, split_ref
 from bot.slack.services import SlackServices
 from bot.slack.views import home as home_views
 from bot.slack.views.models import HomeView, StatsView
-from core.model import Channel, Role, Status
+from core.model import Actor, Agent, Channel, Role, Status
 from core.permissions import Permission, allows
 from core.ports import ViewQuery
 
@@ -63,11 +63,25 @@ async def publish_home(s: SlackServices, client: AsyncWebClient, user: str,
     }
     conversations = await s.inbox.list_conversations(
         ViewQuery(state["tab"], agent_id=agent.id, limit=ROWS, **filters))
+    # Read fresh: another front end, the CLI or a manager may have changed it.
+    current = await s.inbox.agent_by_slack_id(user) or agent
     view = HomeView(
         tab=state["tab"], counts=counts, rows=tuple(await rows_for(s, conversations)),
         now=s.clock.now(), status_filter=state.get("status"),
         channel_filter=state.get("channel"), tag_filter=state.get("tag"),
         tag_options=tuple(t.name for t in await s.inbox.tags()),
         stats=await stats_view(s, 7) if allows(role, Permission.TEAM_STATS) else None,
+        available=current.available,
     )
     await client.views_publish(user_id=user, view=home_views.home_view(view))
+
+
+async def set_available(s: SlackServices, client: AsyncWebClient, user: str,
+                        available: bool) -> tuple[Agent, bool]:
+    """Mark the acting agent away or back; returns (the agent, whether it changed)."""
+    agent = await s.identity.agent(client, user)
+    assert agent.id is not None
+    before = (await s.inbox.agent_by_slack_id(user) or agent).available
+    updated = await s.inbox.set_availability(agent.id, available, Actor.agent(agent.id))
+    s.identity.remember(updated)
+    return updated, before != updated.available

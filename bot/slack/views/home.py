@@ -40,6 +40,20 @@ def _filter(action_id: str, label_any: str, choices, current: str | None) -> dic
     }
 
 
+def _availability(available: bool) -> dict:
+    """The viewer's own state and the button that flips it (value: the state asked for)."""
+    if available:
+        text = ":large_green_circle: *Available* — automatic assignment may give you conversations."
+        button = {"type": "button", "text": plain_text(":palm_tree: I'm away"),
+                  "action_id": ids.HOME_AVAILABILITY, "value": "away"}
+    else:
+        text = ":palm_tree: *You're away* — automatic assignment skips you."
+        button = {"type": "button", "text": plain_text(":wave: I'm back"),
+                  "action_id": ids.HOME_AVAILABILITY, "value": "back", "style": "primary"}
+    return {"type": "section", "block_id": "home:availability", "text": mrkdwn(text),
+            "accessory": button}
+
+
 def home_view(view: HomeView) -> dict:
     blocks: list[dict] = [{"type": "header", "text": plain_text(":inbox_tray: Inbox")}]
     tabs = []
@@ -56,6 +70,8 @@ def home_view(view: HomeView) -> dict:
             button["style"] = "primary"
         tabs.append(button)
     blocks.append({"type": "actions", "block_id": "home:tabs", "elements": tabs})
+    if view.available is not None:
+        blocks.append(_availability(view.available))
 
     tag_choices, seen = [], set()
     current_tag = view.tag_filter if view.tag_filter and view.tag_filter != ANY else None

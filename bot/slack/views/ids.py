@@ -60,4 +60,5 @@ HOME_TAB_PATTERN = r"^tl_home_tab(:.*)?$"
 HOME_FILTER_STATUS = "tl_home_status"
 HOME_FILTER_CHANNEL = "tl_home_channel"
 HOME_FILTER_TAG = "tl_home_tag"
+HOME_AVAILABILITY = "tl_home_availability"  # value: away | back (the state it asks for)
 OPEN_THREAD = "tl_open_thread"  # link buttons to the Slack thread (url), no payload needed

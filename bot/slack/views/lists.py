@@ -36,6 +36,7 @@ USAGE = (
     "`/inbox new` — start a conversation (email or WhatsApp template)\n"
     "`/inbox search TEXT` — search messages and contacts\n"
     "`/inbox stats [7d|30d]` — response and resolution metrics\n"
+    "`/inbox away` · `/inbox back` — pause or resume automatic assignment to you\n"
     "`/inbox help` — this help"
 )
 MENTIONS = (
@@ -213,3 +214,16 @@ def usage_error(problem: str) -> dict:
         "text": f"{text} — try /inbox help",
         "blocks": [_section(f":warning: {text}", "usage:problem"), _section(USAGE, "help:usage")],
     }
+
+
+def availability_message(available: bool, changed: bool = True) -> dict:
+    """The answer to `/inbox away` and `/inbox back`."""
+    if available:
+        text = (":wave: You're back: automatic assignment includes you again."
+                if changed else ":wave: You were not away: automatic assignment includes you.")
+        text += " `/inbox away` pauses it."
+    else:
+        text = (":palm_tree: You're away" if changed else ":palm_tree: You were already away")
+        text += ": automatic assignment skips you until `/inbox back`."
+    return {"response_type": "ephemeral", "text": text,
+            "blocks": [_section(text, "availability")]}

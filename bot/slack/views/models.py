@@ -65,6 +65,8 @@ class MessageView:
     quoted: str | None = None  # the message this one replies to, shortened
     reactions: tuple[str, ...] = ()
     channel: str = ""  # email | whatsapp; "" = unknown (outbound_message: "replied by …")
+    automatic: str | None = None  # written by an automation: the rule or auto-reply name
+    auto_reply: bool = False  # an auto-reply (not a rule's reply action)
 
 
 @dataclass(frozen=True)
@@ -148,3 +150,4 @@ class HomeView:
     tag_filter: str | None = None
     tag_options: tuple[str, ...] = ()
     stats: StatsView | None = None
+    available: bool | None = None  # the viewer's availability; None: no toggle shown

@@ -140,8 +140,14 @@ def ai_analysis_message(view: MessageView) -> dict:
 
 
 def system_message(view: MessageView) -> dict:
+    """A small line (context block). Automation lines name contacts, teams and agents, so
+    the body is escaped and verbatim like any customer text."""
     chunks = split_text(escape_mrkdwn(view.body), SECTION_CHUNK) or ["(no details)"]
-    elements = [mrkdwn(f":information_source: {chunks[0]}", verbatim=True)]
+    if view.automatic is not None:  # "⚙️ <rule>: …" already says who did it
+        icon = "" if chunks[0].startswith("⚙") else "⚙️ "
+    else:
+        icon = ":information_source: "
+    elements = [mrkdwn(f"{icon}{chunks[0]}", verbatim=True)]
     elements += [mrkdwn(c, verbatim=True) for c in chunks[1:10]]
     return {"text": _fallback("", view.body), "blocks": [{"type": "context", "elements": elements}]}
 
@@ -150,9 +156,16 @@ def outbound_message(view: MessageView) -> dict:
     """A reply sent outside the thread (template modal, CLI, API), mirrored for the record."""
     author = escape_mrkdwn(truncate(view.author_name or "Someone", 80))
     known = view.channel in ("email", "whatsapp")
-    how = f"replied by {channel_name(view.channel)}" if known else "replied"
     icon = channel_icon(view.channel) if known else ":outbox_tray:"
-    blocks = [_context(f"{icon} ↪ *{author}* {how}")]
+    if view.automatic is not None:  # no person wrote it: say which automation did
+        what = "Automatic reply" if view.auto_reply else "Automatic message"
+        name = escape_mrkdwn(truncate(view.automatic or "automation", 80))
+        author = f"⚙️ {what} · {name}"
+        how = f"sent by {channel_name(view.channel)}" if known else "sent"
+        blocks = [_context(f"{icon} ↪ *⚙️ {what}* · {name} — {how}")]
+    else:
+        how = f"replied by {channel_name(view.channel)}" if known else "replied"
+        blocks = [_context(f"{icon} ↪ *{author}* {how}")]
     if view.subject:
         blocks.append(_section(f"*{escape_mrkdwn(truncate(view.subject, 500))}*"))
     escaped = escape_mrkdwn(view.body)
@@ -276,32 +289,57 @@ def snooze_ended_message(assignee_slack_id: str | None) -> dict:
     return {"text": text, "blocks": [_section(text)]}
 
 
-def urgent_ping_message(manager_slack_ids, contact_name: str, permalink: str | None) -> dict:
+URGENT_STYLE = "urgent ping"  # the built-in rule's name: its ping keeps the urgent look
+
+
+def notify_message(rule: str, slack_ids, contact_name: str, permalink: str | None,
+                   audience: str = "the managers") -> dict:
+    """An automation's `notify`: one thread reply mentioning the recipients, naming the rule
+    and the contact. Without a recipient it says so, so staff see nobody was pinged."""
     name = escape_mrkdwn(truncate(contact_name or "a customer", 150))
-    mentions = [m for m in (mention(i) for i in manager_slack_ids or ()) if m]
-    text = f":rotating_light: *Urgent conversation* with *{name}*"
+    rule_name = escape_mrkdwn(truncate(rule or "automation", 150))
+    mentions = [m for m in (mention(i) for i in slack_ids or ()) if m]
+    who = escape_mrkdwn(truncate(audience or "someone", 150))
+    if not mentions:
+        text = (f":warning: Rule *{rule_name}* wanted to notify {who} about *{name}*, but "
+                "nobody with a Slack account linked to Threadline could be pinged.")
+        text = truncate(text, 3_000)
+        return {"text": text, "blocks": [_section(text, "notify")]}
+    if rule == URGENT_STYLE:
+        text, short = f":rotating_light: *Urgent conversation* with *{name}*", "Urgent conversation"
+    else:
+        text = f":bell: *{rule_name}*: conversation with *{name}*"
+        short = f"{rule_name}: conversation"
     if permalink:
         text += f" — {link(permalink, 'open the thread')}"
-    blocks = [_section(truncate(text, 3_000), "urgent")]
-    if mentions:
-        blocks.append(_section(join_limited(mentions, 2_900, sep=" "), "urgent:who"))
+    blocks = [_section(truncate(text, 3_000), "notify")]
+    who_line = join_limited(mentions, 2_900, sep=" ")
+    blocks.append(_section(who_line, "notify:who"))
+    blocks.append(_context(f"⚙️ Rule: {rule_name}", "notify:rule"))
     if permalink and len(permalink) <= 3_000:
         blocks.append(
             {
                 "type": "actions",
-                "block_id": "urgent:actions",
+                "block_id": "notify:actions",
                 "elements": [
                     {
                         "type": "button",
                         "text": plain_text("Open thread"),
                         "action_id": ids.OPEN_THREAD,
                         "url": permalink,
-                        "style": "danger",
+                        "style": "danger" if rule == URGENT_STYLE else "primary",
                     }
                 ],
             }
         )
-    return {"text": f"Urgent conversation with {name}", "blocks": blocks}
+    # Mobile notifications show only `text`: the mentions go there as well.
+    fallback = truncate(f"{who_line} {short} with {name}", 3_000)
+    return {"text": fallback, "blocks": blocks}
+
+
+def urgent_ping_message(manager_slack_ids, contact_name: str, permalink: str | None,
+                        rule: str = URGENT_STYLE) -> dict:
+    return notify_message(rule, manager_slack_ids, contact_name, permalink)
 
 
 def full_message_modal(title: str, body: str, message_id: int) -> dict:

@@ -124,10 +124,12 @@ def whatsapp_settings(graph_url: str) -> dict:
                 WHATSAPP_GRAPH_URL=graph_url)
 
 
-async def start_harness(engine, slack: FakeSlack, tmp_path, **extra) -> tuple[Harness, object]:
+async def start_harness(engine, slack: FakeSlack, tmp_path, config: dict | None = None,
+                        **extra) -> tuple[Harness, object]:
+    """`config`: sections replacing or adding to CONFIG's (rules, auto_replies, …)."""
     s = settings(slack.api_url, str(tmp_path / "files"), **extra)
-    runtime = Runtime(s, ThreadlineConfig.model_validate(CONFIG), engine=engine,
-                      clock=FixedClock(T0))
+    runtime = Runtime(s, ThreadlineConfig.model_validate({**CONFIG, **(config or {})}),
+                      engine=engine, clock=FixedClock(T0))
     await runtime.prepare()
     app = create_app(s, runtime, start_workers=False)
     for integration in runtime.integrations:
@@ -165,9 +167,10 @@ async def stop_harness(h: Harness, http) -> None:
 
 
 @asynccontextmanager
-async def running_harness(engine, slack: FakeSlack, tmp_path, **extra):
+async def running_harness(engine, slack: FakeSlack, tmp_path, config: dict | None = None,
+                          **extra):
     """The harness for one test, stopped afterwards (`h.http` is its app client)."""
-    h, http = await start_harness(engine, slack, tmp_path, **extra)
+    h, http = await start_harness(engine, slack, tmp_path, config, **extra)
     try:
         yield h
     finally:

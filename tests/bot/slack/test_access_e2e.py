@@ -52,7 +52,8 @@ async def snapshot(h, w: World):
     c = details.conversation
     return (c.status, c.assignee_id, tuple(c.tags), c.customer_id, c.snoozed_until,
             tuple((m.id, m.kind, m.body, m.delivery_status) for m in details.messages),
-            len(await h.inbox.list_conversations(_all())))
+            len(await h.inbox.list_conversations(_all())),
+            tuple((a.id, a.available) for a in await h.inbox.agents()))
 
 
 def _all():
@@ -91,7 +92,8 @@ def menu(action_id, value_of, kind="static_select"):
 
 def home_click(action_id, value):
     def build(h, w, user):
-        act = (h.req.action(action_id, value=value) if action_id.startswith(ids.HOME_TAB)
+        buttons = (ids.HOME_TAB, ids.HOME_AVAILABILITY)
+        act = (h.req.action(action_id, value=value) if action_id.startswith(buttons)
                else h.req.action(action_id, type="static_select",
                                  selected_option=_option(value)))
         return h.req.block_actions(act, user=user, view={"id": "VHOME", "type": "home"})
@@ -159,6 +161,7 @@ ENTRY_POINTS = {
     ("action", ids.HOME_FILTER_CHANNEL): home_click(ids.HOME_FILTER_CHANNEL, "whatsapp"),
     ("action", ids.HOME_FILTER_TAG): home_click(ids.HOME_FILTER_TAG, "vip"),
     ("action", ids.OPEN_THREAD): card_click(ids.OPEN_THREAD, lambda w: ""),
+    ("action", ids.HOME_AVAILABILITY): home_click(ids.HOME_AVAILABILITY, "away"),
     ("view", ids.ASSIGN_MODAL): submit(ids.ASSIGN_MODAL, lambda w: {
         "assign_user": {"user": {"type": "users_select", "selected_user": BOB}}}),
     ("view", ids.TAGS_MODAL): submit(ids.TAGS_MODAL, lambda w: {"tags_select": {"tags": {
@@ -192,6 +195,8 @@ ENTRY_POINTS = {
     ("command", "/inbox help"): slash("help", channel="D0SOMEONE"),
     ("command", "/inbox new"): slash("new"),
     ("command", "/inbox stats"): slash("stats 30d"),
+    ("command", "/inbox away"): slash("away"),
+    ("command", "/inbox back"): slash("back", channel="D0SOMEONE"),
     ("event", "message"): event("message"),
     ("event", "app_mention"): event("app_mention"),
     ("event", "app_home_opened"): event("app_home_opened"),

@@ -29,6 +29,7 @@ def test_inbox_list_filters():
     ("mine gibberish", "don't understand"),
     ("search", "needs some text"),
     ("stats 90d", "7d or 30d"),
+    ("away for lunch", "takes no arguments"),
 ])
 def test_inbox_bad_arguments_say_what_is_wrong(text, problem):
     with pytest.raises(UsageError, match=problem):
@@ -40,6 +41,7 @@ def test_inbox_other_actions():
     assert parse_inbox("stats 30d").days == 30
     assert parse_inbox("new").action == "new"
     assert parse_inbox("help").action == "help"
+    assert parse_inbox("Away").action == "away" and parse_inbox("back").action == "back"
 
 
 def test_mentions():

@@ -107,3 +107,16 @@ def test_home_with_500_rows_and_300_tags():
     ]
     assert tag_filter["initial_option"]["value"] == "t299"  # the active filter is always shown
     assert_inert(view, urls={f"https://x.slack.com/p{i}" for i in range(500)})
+
+
+@pytest.mark.parametrize("available, label, value", [(True, "I'm away", "away"),
+                                                     (False, "I'm back", "back")])
+def test_availability_toggle_shows_the_state_and_asks_for_the_other(available, label, value):
+    view = assert_view_ok(home_view(home(available=available)))
+    block = next(b for b in view["blocks"] if b.get("block_id") == "home:availability")
+    button = block["accessory"]
+    assert button["action_id"] == ids.HOME_AVAILABILITY and button["value"] == value
+    assert label in button["text"]["text"]
+    assert ("away" in block["text"]["text"]) is (not available)
+    hidden = home_view(home())  # no agent state known: no toggle
+    assert not any(b.get("block_id") == "home:availability" for b in hidden["blocks"])

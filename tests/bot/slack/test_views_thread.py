@@ -17,6 +17,7 @@ from bot.slack.views.thread import (
     error_message,
     full_message_modal,
     note_message,
+    notify_message,
     outbound_message,
     send_status_message,
     snooze_ended_message,
@@ -262,3 +263,52 @@ def test_error_message():
     assert out["response_type"] == "ephemeral" and ":warning:" in flat(out)
     assert_inert(out)
     assert_message_ok(error_message("x" * 50_000))
+
+
+def test_notify_names_the_rule_and_mentions_the_recipients():
+    link = "https://acme.slack.com/archives/C1/p123"
+    out = assert_message_ok(notify_message("vip alert", ["U1", "bad>id"], HOSTILE, link,
+                                           "the managers"))
+    assert "vip alert" in flat(out) and "<@U1>" in flat(out) and "bad" not in flat(out)
+    assert "<@U1>" in out["text"]  # mobile notifications show only the text
+    assert actions(out)[ids.OPEN_THREAD]["url"] == link
+    assert_inert(out, mentions={"U1"}, urls={link})
+    urgent = assert_message_ok(urgent_ping_message(["U1"], "Lucía", link))
+    assert "Urgent conversation" in flat(urgent) and "urgent ping" in flat(urgent)
+    hostile_rule = assert_message_ok(notify_message(HOSTILE, ["U1"], "x", None))
+    assert_inert(hostile_rule, mentions={"U1"})
+
+
+def test_notify_with_nobody_to_ping_says_so_plainly():
+    out = assert_message_ok(notify_message("vip alert", [], HOSTILE, None, "the admins"))
+    assert "nobody" in flat(out) and "the admins" in flat(out) and "vip alert" in flat(out)
+    assert "<@" not in flat(out) and not actions(out)
+    assert_inert(out)
+
+
+def test_automation_system_line_is_small_and_escaped():
+    body = f"⚙️ vip to billing: assigned to Billing ({HOSTILE}), tagged billing"
+    out = assert_message_ok(system_message(msg(kind="system", direction="out", body=body,
+                                               automatic="vip to billing")))
+    (block,) = out["blocks"]
+    assert block["type"] == "context" and block["elements"][0]["verbatim"] is True
+    assert block["elements"][0]["text"].startswith("⚙️ vip to billing:")
+    assert ":information_source:" not in flat(out)
+    assert_inert(out)
+
+
+def test_automatic_reply_shows_the_automation_not_an_agent():
+    out = assert_message_ok(outbound_message(msg(
+        direction="out", author_name="Automation out of hours", body="Volvemos a las 9",
+        channel="whatsapp", automatic="out of hours", auto_reply=True)))
+    head = out["blocks"][0]["elements"][0]["text"]
+    assert "⚙️ Automatic reply" in head and "out of hours" in head and "WhatsApp" in head
+    rule = assert_message_ok(outbound_message(msg(
+        direction="out", body="Thanks!", channel="email", automatic=HOSTILE)))
+    assert "Automatic message" in flat(rule)
+    assert_inert(rule)
+
+
+def test_send_status_of_an_automatic_message_has_no_undo():
+    out = assert_message_ok(send_status_message(SendStatusView(7, "queued", NOW, send_at=None)))
+    assert "Sending to the customer" in flat(out) and not actions(out)
