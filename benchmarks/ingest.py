@@ -188,14 +188,20 @@ def pg_admin_url(stack: ExitStack, given: str | None) -> str:
     return stack.enter_context(PostgresCluster()).url
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def run_cli(run, description: str) -> None:
+    """-n / --conversations / --pg-url, then `run(args, pg_admin_url)` (the inbound
+    benchmarks share these)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("-n", type=int, default=2000)
     parser.add_argument("--conversations", type=int, default=400)
     parser.add_argument("--pg-url", default=os.environ.get("THREADLINE_BENCH_PG_URL"))
     args = parser.parse_args()
     with ExitStack() as stack:
-        asyncio.run(main_async(args, pg_admin_url(stack, args.pg_url)))
+        asyncio.run(run(args, pg_admin_url(stack, args.pg_url)))
+
+
+def main() -> None:
+    run_cli(main_async, __doc__.splitlines()[0])
 
 
 if __name__ == "__main__":

@@ -13,17 +13,14 @@ interleaved, and keeps its best run, so a slow moment of the machine hits both.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import os
 import re
 import tempfile
 import time
-from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from benchmarks.ingest import ACCOUNTS, T0, fresh_pg_database, pg_admin_url, workload
+from benchmarks.ingest import ACCOUNTS, T0, fresh_pg_database, run_cli, workload
 from core.automation.contract import (
     AddTags,
     Automations,
@@ -120,13 +117,7 @@ async def main_async(args: argparse.Namespace, pg_admin: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-n", type=int, default=2000)
-    parser.add_argument("--conversations", type=int, default=400)
-    parser.add_argument("--pg-url", default=os.environ.get("THREADLINE_BENCH_PG_URL"))
-    args = parser.parse_args()
-    with ExitStack() as stack:
-        asyncio.run(main_async(args, pg_admin_url(stack, args.pg_url)))
+    run_cli(main_async, __doc__.splitlines()[0])
 
 
 if __name__ == "__main__":

@@ -8,9 +8,16 @@ named by its dotted key path, e.g. `rules[1].then[0].assign.team`.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from core.automation.contract import (
     TIMER_TRIGGERS,
@@ -63,6 +70,10 @@ def _listed(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
 
+T = TypeVar("T")
+OneOrMany = Annotated[list[T], BeforeValidator(_listed)]  # `x` or `[x, y]`
+
+
 def _duration(value: str) -> str:
     parse_duration(value)  # ValueError names the problem
     return value
@@ -99,18 +110,13 @@ class ReplyConfig(_Strict):
 
 class ActionConfig(_Strict):
     assign: AssignConfig | None = None
-    add_tags: list[str] | None = Field(None, min_length=1)
-    remove_tags: list[str] | None = Field(None, min_length=1)
+    add_tags: OneOrMany[str] | None = Field(None, min_length=1)
+    remove_tags: OneOrMany[str] | None = Field(None, min_length=1)
     notify: NotifyConfig | None = None
     reply: ReplyConfig | None = None
     note: str | None = Field(None, min_length=1)
     set_status: Literal["open", "pending", "resolved"] | None = None
     snooze: str | None = None
-
-    @field_validator("add_tags", "remove_tags", mode="before")
-    @classmethod
-    def _tag_list(cls, v: Any) -> Any:
-        return _listed(v)
 
     @field_validator("snooze")
     @classmethod
@@ -135,26 +141,20 @@ class ActionConfig(_Strict):
 
 
 class ConditionsConfig(_Strict):
-    channel: list[Literal["email", "whatsapp"]] | None = None
-    account: list[str] | None = None
+    channel: OneOrMany[Literal["email", "whatsapp"]] | None = None
+    account: OneOrMany[str] | None = None
     text_matches: str | None = None
-    tags_any: list[str] | None = None
-    tags_none: list[str] | None = None
-    status: list[StatusName] | None = None
+    tags_any: OneOrMany[str] | None = None
+    tags_none: OneOrMany[str] | None = None
+    status: OneOrMany[StatusName] | None = None
     assigned: bool | None = None
     business_hours: bool | None = None
     contact_is_customer: bool | None = None
-    tag: list[str] | None = None
-    to: list[StatusName] | None = None
+    tag: OneOrMany[str] | None = None
+    to: OneOrMany[StatusName] | None = None
     ai_urgent: bool | None = None
-    sentiment: list[Literal["positive", "neutral", "frustrated", "urgent"]] | None = None
-    ai_tags_any: list[str] | None = None
-
-    @field_validator("channel", "account", "tags_any", "tags_none", "status", "tag", "to",
-                     "sentiment", "ai_tags_any", mode="before")
-    @classmethod
-    def _one_or_many(cls, v: Any) -> Any:
-        return _listed(v)
+    sentiment: OneOrMany[Literal["positive", "neutral", "frustrated", "urgent"]] | None = None
+    ai_tags_any: OneOrMany[str] | None = None
 
     @field_validator("text_matches")
     @classmethod
@@ -169,7 +169,7 @@ class ConditionsConfig(_Strict):
 
 class RuleConfig(_Strict):
     name: str = Field(min_length=1)
-    trigger: list[TriggerName] = Field(min_length=1)
+    trigger: OneOrMany[TriggerName] = Field(min_length=1)
     if_: ConditionsConfig = Field(default_factory=ConditionsConfig, alias="if")
     then: list[ActionConfig] = Field(min_length=1)
     after: str | None = None
@@ -181,11 +181,6 @@ class RuleConfig(_Strict):
             raise ValueError("use `trigger:` to name the events (YAML reads `on` as true)")
         return data
 
-    @field_validator("trigger", mode="before")
-    @classmethod
-    def _triggers(cls, v: Any) -> Any:
-        return _listed(v)
-
     @field_validator("after")
     @classmethod
     def _after(cls, v: str | None) -> str | None:
@@ -195,15 +190,10 @@ class RuleConfig(_Strict):
 class AutoReplyConfig(_Strict):
     name: str = Field(min_length=1)
     when: Literal["outside_business_hours", "always"] = "outside_business_hours"
-    channels: list[Literal["email", "whatsapp"]] | None = None
-    accounts: list[str] | None = None
+    channels: OneOrMany[Literal["email", "whatsapp"]] | None = None
+    accounts: OneOrMany[str] | None = None
     template: str = Field(min_length=1)
     once_per: str = "24h"
-
-    @field_validator("channels", "accounts", mode="before")
-    @classmethod
-    def _one_or_many(cls, v: Any) -> Any:
-        return _listed(v)
 
     @field_validator("once_per")
     @classmethod

@@ -33,8 +33,8 @@ from core.model import (
 )
 from core.ports import UnitOfWork
 from core.usecases.base import UseCaseBase
+from core.usecases.triage import DEFAULT_TAG_COLOUR
 
-DEFAULT_TAG_COLOUR = "#9e9e9e"
 ASSIGNMENT_LOCK = "automation:assignment"  # one picker at a time: cursors stay fair
 CURSORS = "_threadline"  # sync_state "account" of the runtime's own cursors
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from core.automation.contract import Automations
 from core.clock import Clock
 from core.effects import Effect, frontend_event
 from core.errors import AccountCannotSend, NotFound, UnknownAccount
-from core.model import Account, Activity, Actor, ActorType, Conversation, Message
+from core.model import Account, Activity, Actor, ActorType, Channel, Conversation, Message
 from core.permissions import Permission, require
 from core.ports import UnitOfWork, UnitOfWorkFactory
 
@@ -28,6 +29,12 @@ class InboxContext:
     can_send: Callable[[str], bool] | None = None
     # Rules and auto-replies (the config file's); without one, the built-in rules.
     automations: Automations = field(default_factory=Automations.default)
+
+    @cached_property
+    def own_addresses(self) -> frozenset[tuple[Channel, str]]:
+        """(channel, address) of our accounts: mail from them is a loop, never answered."""
+        return frozenset((a.channel, a.address.lower()) for a in self.accounts.values()
+                         if a.address)
 
     def account(self, account_id: str) -> Account:
         try:

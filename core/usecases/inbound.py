@@ -223,10 +223,10 @@ class InboundUseCases(UseCaseBase):
         return events
 
     def _inbound_facts(self, checked: _Checked, conv: Conversation) -> Facts:
-        own = {a.address.lower() for a in self.ctx.accounts.values()
-               if a.channel is checked.msg.channel and a.address}
+        own = self.ctx.own_addresses
+        channel = checked.msg.channel
         return Facts(now=checked.at, contact_is_customer=conv.customer_id is not None,
-                     from_us=bool(own & set(checked.address.all)))
+                     from_us=any((channel, a) in own for a in checked.address.all))
 
     async def _contact(
         self, uow: UnitOfWork, msg: InboundMessage, address: InboundAddress

@@ -24,6 +24,7 @@ from bot.slack.views.text import (
     split_text,
     truncate,
 )
+from core.automation.contract import URGENT_RULE  # its ping keeps the urgent look
 
 SECTION_CHUNK = 2_900
 MAX_BODY_SECTIONS = 40  # leaves room for header/context/action blocks under Slack's 50
@@ -289,9 +290,6 @@ def snooze_ended_message(assignee_slack_id: str | None) -> dict:
     return {"text": text, "blocks": [_section(text)]}
 
 
-URGENT_STYLE = "urgent ping"  # the built-in rule's name: its ping keeps the urgent look
-
-
 def notify_message(rule: str, slack_ids, contact_name: str, permalink: str | None,
                    audience: str = "the managers") -> dict:
     """An automation's `notify`: one thread reply mentioning the recipients, naming the rule
@@ -305,7 +303,7 @@ def notify_message(rule: str, slack_ids, contact_name: str, permalink: str | Non
                 "nobody with a Slack account linked to Threadline could be pinged.")
         text = truncate(text, 3_000)
         return {"text": text, "blocks": [_section(text, "notify")]}
-    if rule == URGENT_STYLE:
+    if rule == URGENT_RULE:
         text, short = f":rotating_light: *Urgent conversation* with *{name}*", "Urgent conversation"
     else:
         text = f":bell: *{rule_name}*: conversation with *{name}*"
@@ -327,7 +325,7 @@ def notify_message(rule: str, slack_ids, contact_name: str, permalink: str | Non
                         "text": plain_text("Open thread"),
                         "action_id": ids.OPEN_THREAD,
                         "url": permalink,
-                        "style": "danger" if rule == URGENT_STYLE else "primary",
+                        "style": "danger" if rule == URGENT_RULE else "primary",
                     }
                 ],
             }
@@ -335,11 +333,6 @@ def notify_message(rule: str, slack_ids, contact_name: str, permalink: str | Non
     # Mobile notifications show only `text`: the mentions go there as well.
     fallback = truncate(f"{who_line} {short} with {name}", 3_000)
     return {"text": fallback, "blocks": blocks}
-
-
-def urgent_ping_message(manager_slack_ids, contact_name: str, permalink: str | None,
-                        rule: str = URGENT_STYLE) -> dict:
-    return notify_message(rule, manager_slack_ids, contact_name, permalink)
 
 
 def full_message_modal(title: str, body: str, message_id: int) -> dict:

@@ -175,3 +175,22 @@ async def running_harness(engine, slack: FakeSlack, tmp_path, config: dict | Non
         yield h
     finally:
         await stop_harness(h, http)
+
+
+class Answer:
+    """What the user saw: the ack body, or what was POSTed to the command's response_url."""
+
+    def __init__(self, args: dict) -> None:
+        self.args = args
+
+
+async def command(h, text: str, user: str = ANA, channel: str = INBOX) -> Answer:
+    url = h.req.response_url("commands")
+    response = await h.post(h.req.slash_command("/inbox", text, user_id=user,
+                                                channel_id=channel, response_url=url))
+    assert response.status_code == 200, response.text
+    if response.content and response.headers.get("content-type", "").startswith(
+            "application/json") and response.json().get("text"):
+        return Answer(response.json())
+    answers = await h.wait(lambda: h.slack.responses_to(url))
+    return Answer(answers[-1])

@@ -8,6 +8,7 @@ import pytest
 
 from core.model import Actor, MessageKind
 from tests.bot.slack.harness import ADA, ANA, BOSS, INBOX, OUTSIDER, running_harness
+from tests.bot.slack.harness import command as slash_inbox
 
 SYS = Actor.system()
 
@@ -163,14 +164,7 @@ async def test_rule_lines_and_automatic_replies_show_as_automatic(engine, slack,
 
 
 async def command(h, text: str, user: str = ANA) -> dict:
-    url = h.req.response_url("commands")
-    response = await h.post(h.req.slash_command("/inbox", text, user_id=user,
-                                                channel_id=INBOX, response_url=url))
-    assert response.status_code == 200, response.text
-    if response.content and response.headers.get("content-type", "").startswith(
-            "application/json") and response.json().get("text"):
-        return response.json()
-    return (await h.wait(lambda: h.slack.responses_to(url)))[-1]
+    return (await slash_inbox(h, text, user)).args
 
 
 async def available(h, user: str) -> bool:

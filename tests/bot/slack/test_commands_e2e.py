@@ -5,30 +5,11 @@ import time
 
 from core.model import Status
 from core.snooze import SnoozePreset
-from tests.bot.slack.harness import ANA, BOSS, INBOX
+from tests.bot.slack.harness import ANA, BOSS, INBOX, command
 
 
 def dump(x) -> str:
     return json.dumps(x, ensure_ascii=False)
-
-
-class Answer:
-    """What the user saw: the ack body, or what was POSTed to the command's response_url."""
-
-    def __init__(self, args: dict) -> None:
-        self.args = args
-
-
-async def command(h, text: str, user: str = ANA, channel: str = INBOX) -> Answer:
-    url = h.req.response_url("commands")
-    response = await h.post(h.req.slash_command("/inbox", text, user_id=user,
-                                                channel_id=channel, response_url=url))
-    assert response.status_code == 200, response.text
-    if response.content and response.headers.get("content-type", "").startswith(
-            "application/json") and response.json().get("text"):
-        return Answer(response.json())
-    answers = await h.wait(lambda: h.slack.responses_to(url))
-    return Answer(answers[-1])
 
 
 async def test_inbox_lists_with_filters_and_links(h):

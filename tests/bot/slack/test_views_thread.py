@@ -22,9 +22,9 @@ from bot.slack.views.thread import (
     send_status_message,
     snooze_ended_message,
     system_message,
-    urgent_ping_message,
     window_closed_message,
 )
+from core.automation.contract import URGENT_RULE
 from tests.bot.slack.test_views_limits import (
     HOSTILE,
     assert_inert,
@@ -241,10 +241,11 @@ def test_snooze_ended_and_urgent_ping():
     assert "<@U0ANA>" in flat(out)
     assert "<@" not in flat(assert_message_ok(snooze_ended_message(None)))
     link = "https://acme.slack.com/archives/C1/p123"
-    ping = assert_message_ok(urgent_ping_message(["U1", "U2", "bad>id"], HOSTILE, link))
+    ping = assert_message_ok(notify_message(URGENT_RULE, ["U1", "U2", "bad>id"], HOSTILE, link))
     assert "<@U1>" in flat(ping) and "<@U2>" in flat(ping) and "bad" not in flat(ping)
     assert_inert(ping, mentions={"U1", "U2"}, urls={link})
-    many = assert_message_ok(urgent_ping_message([f"U{i:08d}" for i in range(500)], "x", None))
+    ids_500 = [f"U{i:08d}" for i in range(500)]
+    many = assert_message_ok(notify_message(URGENT_RULE, ids_500, "x", None))
     assert "more" in flat(many)
 
 
@@ -273,7 +274,7 @@ def test_notify_names_the_rule_and_mentions_the_recipients():
     assert "<@U1>" in out["text"]  # mobile notifications show only the text
     assert actions(out)[ids.OPEN_THREAD]["url"] == link
     assert_inert(out, mentions={"U1"}, urls={link})
-    urgent = assert_message_ok(urgent_ping_message(["U1"], "Lucía", link))
+    urgent = assert_message_ok(notify_message(URGENT_RULE, ["U1"], "Lucía", link))
     assert "Urgent conversation" in flat(urgent) and "urgent ping" in flat(urgent)
     hostile_rule = assert_message_ok(notify_message(HOSTILE, ["U1"], "x", None))
     assert_inert(hostile_rule, mentions={"U1"})
