@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from zoneinfo import ZoneInfo
 
 from core.automation.contract import Automations
 from core.clock import Clock
 from core.model import Account
 from core.ports import UnitOfWorkFactory
+from core.usecases.analysis import AnalysisUseCases
 from core.usecases.automations import AutomationUseCases
 from core.usecases.base import InboxContext
 from core.usecases.customers import CustomerUseCases, ImportReport
@@ -52,6 +53,7 @@ class Inbox(
     StaffMessageUseCases,
     UnreadableUseCases,
     AutomationUseCases,
+    AnalysisUseCases,
 ):
     """The single entry point adapters call: bridges, front ends, CLI and workers."""
 
@@ -64,6 +66,8 @@ class Inbox(
         frontends: tuple[str, ...] = (),
         can_send: Callable[[str], bool] | None = None,
         automations: Automations | None = None,
+        ai_accounts: Iterable[str] = (),
     ) -> None:
         super().__init__(InboxContext(uow_factory, clock, dict(accounts), timezone, frontends,
-                                      can_send, automations or Automations.default()))
+                                      can_send, automations or Automations.default(),
+                                      frozenset(ai_accounts)))

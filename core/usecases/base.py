@@ -29,6 +29,8 @@ class InboxContext:
     can_send: Callable[[str], bool] | None = None
     # Rules and auto-replies (the config file's); without one, the built-in rules.
     automations: Automations = field(default_factory=Automations.default)
+    # Accounts whose customer messages get an AI triage job (AI can be off per account).
+    ai_accounts: frozenset[str] = frozenset()
 
     @cached_property
     def own_addresses(self) -> frozenset[tuple[Channel, str]]:

@@ -25,6 +25,7 @@ from core.model import (
 from core.ports import Link, UnitOfWork
 from core.rules import on_customer_message
 from core.subjects import base_subject, is_reply_subject
+from core.usecases.analysis import analyze_message, worth_analysing
 from core.usecases.base import UseCaseBase
 
 # A WhatsApp message shortly after a conversation was resolved continues it (the customer
@@ -205,6 +206,8 @@ class InboundUseCases(UseCaseBase):
             for i, attachment in enumerate(message.attachments)
             if attachment.pending_ref is not None
         ])
+        if msg.account in self.ctx.ai_accounts and worth_analysing(message):
+            await self._emit(uow, [analyze_message(conv.id, message.id)])
         await self._automate(uow, conv, self._events(checked, contact, created, reopened),
                              self._inbound_facts(checked, conv))
         return InboundResult(conv.id, message.id, False, created, reopened)
