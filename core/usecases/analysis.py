@@ -18,9 +18,11 @@ from core.automation.cascade import AiFacts, Event
 from core.automation.contract import URGENT_TAG, Trigger
 from core.automation.state import add_tags
 from core.effects import Effect
+from core.errors import InvalidInput
 from core.model import Actor, Direction, Message, MessageKind
 from core.ports import Link, UnitOfWork
 from core.usecases.automation_actions import AutomationActions
+from core.usecases.triage import normalize_tag
 
 ANALYZE = "analyze"  # the outbox target of analysis jobs
 AI_SURFACE = "ai"  # link surface: one analysis per customer message
@@ -121,7 +123,14 @@ class AnalysisUseCases(AutomationActions):
     @staticmethod
     async def _apply_ai_tags(uow: UnitOfWork, analysis: Analysis) -> list[str]:
         """Suggested tags are applied only when they exist: the AI never creates tags."""
-        names = [t.lower() for t in analysis.suggested_tags if t.lower() != URGENT_TAG]
+        names = []
+        for suggested in analysis.suggested_tags:
+            try:
+                name = normalize_tag(suggested)  # the name staff would have typed
+            except InvalidInput:
+                continue
+            if name != URGENT_TAG:
+                names.append(name)
         if not names:
             return []
         known = {t.name for t in await uow.tags.by_names(names)}
