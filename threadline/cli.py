@@ -13,6 +13,7 @@ from rich.table import Table
 from sqlalchemy.engine import make_url
 
 from threadline import migrations
+from threadline.cli_ai import ai_app
 from threadline.cli_common import (
     CliError,
     console,
@@ -40,6 +41,7 @@ app.add_typer(customers_app, name="customers")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(templates_app, name="templates")
 app.add_typer(rules_app, name="rules")
+app.add_typer(ai_app, name="ai")
 
 
 def _ensure_sqlite_dir(settings: Settings) -> None:

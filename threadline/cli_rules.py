@@ -8,7 +8,6 @@ from pathlib import Path
 
 import typer
 
-from core.automation.contract import Trigger
 from core.automation.dryrun import describe_auto_reply, describe_rule, simulate_inbound
 from core.model import Channel
 from threadline.cli_common import console, fail, settings_or_exit
@@ -97,9 +96,6 @@ def check(file: Path = typer.Option(None, "--file", "-f",
     for reply in automations.auto_replies:
         console.print(f"- auto-reply {reply.name}: {describe_auto_reply(reply)}",
                       highlight=False, markup=False)
-    if any(Trigger.AI_ANALYZED in r.triggers for r in automations.rules):
-        console.print("Note: nothing sends ai_analyzed events yet (AI analysis is not built).",
-                      highlight=False)
 
 
 @rules_app.command("test")

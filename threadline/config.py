@@ -17,6 +17,7 @@ from core.automation.contract import Automations
 from core.business_hours import WEEKDAYS, BusinessHours
 from core.model import Account, Actor, Agent, Channel, Role, Template
 from core.reply_policy import ThreadReplies
+from threadline.config_ai import AiConfig
 from threadline.config_automations import (
     AutoReplyConfig,
     BuiltinRulesConfig,
@@ -108,6 +109,8 @@ class TeamConfig(_Strict):
 class TagConfig(_Strict):
     name: str = Field(min_length=1)
     colour: str = "#9e9e9e"
+    # Words that make AI triage suggest the tag (any language; accents don't matter).
+    keywords: list[str] = Field(default_factory=list)
 
     @field_validator("colour")
     @classmethod
@@ -191,6 +194,7 @@ class ThreadlineConfig(_Strict):
     rules: list[RuleConfig] = Field(default_factory=list)
     auto_replies: list[AutoReplyConfig] = Field(default_factory=list)
     builtin_rules: BuiltinRulesConfig = Field(default_factory=BuiltinRulesConfig)
+    ai: AiConfig = Field(default_factory=AiConfig)
 
     @field_validator("timezone")
     @classmethod

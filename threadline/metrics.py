@@ -24,6 +24,9 @@ class Metrics:
         self.inbound = Counter(
             "threadline_inbound_messages", "Customer messages received", ["channel", "provider"],
             registry=self.registry)
+        self.analyses = Counter(
+            "threadline_ai_analyses", "AI triage results recorded, by the engine that made "
+            "them (offline also when a model failed)", ["engine"], registry=self.registry)
         self.is_leader = Gauge(
             "threadline_scheduler_leader", "1 if this process runs the periodic jobs",
             registry=self.registry)
@@ -38,6 +41,9 @@ class Metrics:
 
     def received(self, channel: str, provider: str) -> None:
         self.inbound.labels(channel=channel, provider=provider).inc()
+
+    def analysed(self, engine: str) -> None:
+        self.analyses.labels(engine=engine.split(":", 1)[0]).inc()
 
     def set_outbox_counts(self, counts: dict[str, int]) -> None:
         for status in set(OUTBOX_STATUSES) | set(counts):

@@ -28,6 +28,7 @@ from threadline.config import (
     load_config,
     sync_config,
 )
+from threadline.config_ai import ai_accounts
 from threadline.dispatcher import Dispatcher
 from threadline.health import Health
 from threadline.integrations import Integration, build_integrations
@@ -85,7 +86,8 @@ class Runtime:
         self.automations = automations_of(self.config, settings)
         self.inbox = Inbox(self.uow_factory, self.clock, self.accounts, self.timezone,
                            frontends_for(settings), can_send=self._can_send,
-                           automations=self.automations)
+                           automations=self.automations,
+                           ai_accounts=ai_accounts(self.config, settings, self.accounts))
         self.metrics = Metrics()
         self.health = Health()
         self.outbox = OutboxStore(self.engine)

@@ -144,6 +144,10 @@ class Settings(BaseSettings):
     email_max_message_mb: float = _env("EMAIL_MAX_MESSAGE_MB", 50, gt=0)
 
     # -- AI analysis ------------------------------------------------------------------------
+    # AI triage of customer messages (offline engine without a key); an account's own
+    # `settings: {THREADLINE_AI: off}` in the config file turns it off for that account.
+    ai_enabled: bool = _env("THREADLINE_AI", True)
+    ai_timeout_seconds: float = _env("THREADLINE_AI_TIMEOUT_SECONDS", 20, gt=0)
     openai_api_key: str | None = _env("OPENAI_API_KEY", secret=True)
     openai_base_url: str = _env("OPENAI_BASE_URL", "https://api.openai.com/v1")
     ai_model: str = _env("THREADLINE_AI_MODEL", "gpt-4o-mini")
@@ -262,7 +266,6 @@ class Settings(BaseSettings):
                           "WHATSAPP_CLOUD_VERIFY_TOKEN", "WHATSAPP_CLOUD_PHONE_NUMBER_ID")
         tw_missing = need("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_WHATSAPP_FROM",
                           "THREADLINE_PUBLIC_URL")
-        ai_missing = need("OPENAI_API_KEY")
         tg_missing = need("TELEGRAM_BOT_TOKEN", "TELEGRAM_CHAT_ID")
         return [
             Feature("slack", not slack_missing and not slack_problems, tuple(slack_missing),
@@ -271,13 +274,20 @@ class Settings(BaseSettings):
             Feature("twilio", not tw_missing, tw_missing),
             Feature("email", not email_missing, email_missing,
                     "" if email_missing else f"{self.email_address}"),
-            # AI triage and the Telegram front end are not built yet: say so rather than
-            # suggest that a setting would switch them on.
-            Feature("openai", False, ai_missing, "AI triage is not available in this version",
-                    available=False),
+            self._ai_feature(),
+            # The Telegram front end is not built yet: say so rather than suggest that a
+            # setting would switch it on.
             Feature("telegram", False, tg_missing,
                     "the Telegram front end is not available in this version", available=False),
         ]
+
+    def _ai_feature(self) -> Feature:
+        if not self.ai_enabled:
+            return Feature("ai", False, ("THREADLINE_AI=on",), "AI triage of customer messages")
+        if self.openai_api_key:
+            return Feature("ai", True, note=f"model {self.ai_model} on an OpenAI-compatible "
+                           "API; the offline engine when it fails")
+        return Feature("ai", True, note="offline engine; set OPENAI_API_KEY to use a model")
 
     def feature(self, name: str) -> Feature:
         for f in self.features():

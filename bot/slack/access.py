@@ -40,10 +40,10 @@ REQUIRED: dict[tuple[str, str], Permission | None] = {
         ids.ASSIGN_ME, ids.ASSIGN_OPEN, ids.TAGS_OPEN, ids.SNOOZE_MENU, ids.RESOLVE,
         ids.REOPEN, ids.TEMPLATE_OPEN, ids.NOTE_OPEN, ids.LINK_CUSTOMER_OPEN, ids.UNDO_SEND,
         ids.MAKE_NOTE, ids.SEND_HELD, ids.RETRY_SEND, ids.TEMPLATE_PICK[1],
-        ids.HOME_AVAILABILITY)},
+        ids.HOME_AVAILABILITY, ids.AI_ACTION)},
     **{("action", a): R for a in (
         ids.PROFILE_OPEN, ids.SHOW_FULL, ids.HOME_TAB, ids.HOME_FILTER_STATUS,
-        ids.HOME_FILTER_CHANNEL, ids.HOME_FILTER_TAG, ids.OPEN_THREAD)},
+        ids.HOME_FILTER_CHANNEL, ids.HOME_FILTER_TAG, ids.OPEN_THREAD, ids.AI_LOOKUP)},
     **{("view", v): A for v in (
         ids.ASSIGN_MODAL, ids.TAGS_MODAL, ids.SNOOZE_MODAL, ids.TEMPLATE_MODAL,
         ids.NOTE_MODAL, ids.LINK_CUSTOMER_MODAL)},
@@ -103,8 +103,9 @@ def describe(body: dict) -> SlackRequest | None:
     thread_ts = message.get("thread_ts") or message.get("ts")
     if kind == "block_actions":
         action = ((body.get("actions") or [{}])[0].get("action_id")) or ""
-        if action.startswith(ids.HOME_TAB + ":"):
-            action = ids.HOME_TAB
+        for numbered in (ids.HOME_TAB, ids.AI_ACTION, ids.AI_LOOKUP):
+            if action.startswith(numbered + ":"):
+                action = numbered
         return SlackRequest("action", action, user, channel, thread_ts,
                             body.get("response_url"), body.get("view"))
     if kind in ("view_submission", "view_closed"):

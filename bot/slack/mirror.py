@@ -16,6 +16,7 @@ from bot.slack.presenter import Presenter, contact_name
 from bot.slack.views import blocks as block_views
 from bot.slack.views import card as card_views
 from bot.slack.views import thread as thread_views
+from bot.slack.views.ai_note import ai_note_message
 from core.delivery import PermanentError
 from core.model import Agent, Direction, Message, MessageKind, Role
 from core.ports import FileStore, Link
@@ -110,7 +111,9 @@ class SlackMirror:
         elif message.kind is MessageKind.SYSTEM:
             payload = thread_views.system_message(view)
         elif message.kind is MessageKind.AI_ANALYSIS:
-            payload = thread_views.ai_analysis_message(view)
+            note = self.presenter.ai_note(message)
+            payload = (ai_note_message(note) if note is not None
+                       else thread_views.ai_analysis_message(view))
         else:
             payload = thread_views.outbound_message(view)
         _, ts, _ = await self._post_once(f"msg:{message.id}", conv_id, message.id, channel,

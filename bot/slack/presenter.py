@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from bot.slack.views.models import (
+    AiActionView,
+    AiNoteView,
     AttachmentView,
     CardView,
     ConversationRow,
@@ -13,6 +15,7 @@ from bot.slack.views.models import (
     SendStatusView,
     TagView,
 )
+from core.analysis import Analysis
 from core.clock import Clock
 from core.model import Account, ActorType, Agent, Contact, Conversation, Message, MessageKind
 from core.reply_policy import HOLD_EXPLANATIONS, HoldReason
@@ -114,6 +117,27 @@ class Presenter:
             automatic=automatic,
             auto_reply=automatic is not None and bool(message.meta.get("auto_reply")),
         )
+
+    @staticmethod
+    def ai_note(message: Message) -> AiNoteView | None:
+        """The stored analysis of an `ai_analysis` message; None when it has none (a note
+        from before analyses were stored whole), which is shown as a plain note."""
+        raw = message.meta.get("analysis")
+        if not isinstance(raw, dict):
+            return None
+        try:
+            analysis = Analysis.from_dict(raw)
+        except (KeyError, ValueError, TypeError):
+            return None
+        return AiNoteView(
+            message_id=message.id or 0, conversation_id=message.conversation_id,
+            summary=analysis.summary, sentiment=analysis.sentiment.value,
+            urgent=analysis.urgent, urgent_reason=analysis.urgent_reason,
+            references=tuple((r.kind.value, r.value) for r in analysis.references),
+            applied_tags=tuple(str(t) for t in message.meta.get("applied_tags") or ()),
+            actions=tuple(AiActionView(a.kind.value, a.value, a.text, a.url)
+                          for a in analysis.actions),
+            engine=analysis.engine)
 
     def send_status(self, message: Message, channel: str) -> SendStatusView:
         hold_reason = send_label = None

@@ -76,12 +76,15 @@ def test_invalid_values_name_the_setting(clean_env, name, value, needle):
 def test_features_name_exactly_what_is_missing():
     s = Settings(_env_file=None, SLACK_BOT_TOKEN="xoxb", TELEGRAM_BOT_TOKEN="t")
     by_name = {f.name: f for f in s.features()}
-    assert set(by_name) == {"slack", "whatsapp_cloud", "twilio", "email", "openai", "telegram"}
-    assert not any(f.enabled for f in by_name.values())
+    assert set(by_name) == {"slack", "whatsapp_cloud", "twilio", "email", "ai", "telegram"}
+    assert [f.name for f in by_name.values() if f.enabled] == ["ai"]  # offline: no key needed
     assert by_name["slack"].missing == (
         "SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN (Socket Mode)", "SLACK_CHANNEL")
     assert by_name["telegram"].missing == ("TELEGRAM_CHAT_ID",)
-    assert by_name["openai"].missing == ("OPENAI_API_KEY",)
+    assert by_name["ai"].describe() == (
+        "ai: enabled (offline engine; set OPENAI_API_KEY to use a model)")
+    off = Settings(_env_file=None, THREADLINE_AI="off").feature("ai")
+    assert off.describe().startswith("ai: off; set THREADLINE_AI=on to enable it")
     assert "THREADLINE_PUBLIC_URL" in by_name["twilio"].missing
     assert by_name["twilio"].describe().endswith("THREADLINE_PUBLIC_URL to enable it")
     assert "not available in this version" in by_name["telegram"].describe()
@@ -95,7 +98,10 @@ def test_features_enabled():
         EMAIL_IMAP_PASSWORD="p", EMAIL_SMTP_HOST="smtp",
     )
     on = {f.name for f in s.features(accounts_have_slack_channels=True) if f.enabled}
-    assert on == {"slack", "email"}
+    assert on == {"slack", "email", "ai"}
+    assert s.feature("ai").describe() == ("ai: enabled (model gpt-4o-mini on an "
+                                          "OpenAI-compatible API; the offline engine when "
+                                          "it fails)")
     # not built yet: the log says so instead of asking for settings that change nothing
     assert s.feature("telegram").describe() == (
         "telegram: off (the Telegram front end is not available in this version)")

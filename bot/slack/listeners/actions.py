@@ -6,6 +6,7 @@ click what was already decided by the gate (bot/slack/access.py) before any of t
 
 from __future__ import annotations
 
+import json
 import re
 
 from slack_bolt.async_app import AsyncApp
@@ -13,10 +14,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.listeners.common import conversation_for, guarded, tell
 from bot.slack.listeners.home import publish_home, set_available
-from bot.slack.listeners.modals import open_modal
+from bot.slack.listeners.modals import build_modal, open_modal
 from bot.slack.services import SlackServices
 from bot.slack.views import ids
 from bot.slack.views import thread as thread_views
+from core.errors import DomainError, InvalidInput
 from core.snooze import parse_preset
 
 CARD_MODALS = {
@@ -120,10 +122,48 @@ def register(app: AsyncApp, s: SlackServices) -> None:
     async def open_thread(ack) -> None:
         await ack()  # a link button: Slack opens the URL itself
 
+    @app.action(re.compile(ids.AI_LOOKUP_PATTERN))
+    async def ai_lookup(ack) -> None:
+        await ack()  # a link button to the customer system
+
+    @app.action(re.compile(ids.AI_ACTION_PATTERN))
+    async def ai_action(ack, body: dict, action: dict, client: AsyncWebClient,
+                        context) -> None:
+        """A quick action of an AI note, done through the core as the person who clicks
+        it (so with their permissions), never as the AI."""
+        await ack()
+        channel, user, thread_ts = _where(body)
+        await guarded(client, channel, user, _ai_action(
+            s, client, body, action.get("value") or "", user, context.get("staff_role")),
+            thread_ts)
+
     for callback_id, modal in SHORTCUTS.items():
         _register_shortcut_modal(app, s, callback_id, modal)
     for callback_id in (ids.SHORTCUT_ASSIGN_ME, ids.SHORTCUT_RESOLVE):
         _register_shortcut_direct(app, s, callback_id)
+
+
+async def _ai_action(s: SlackServices, client: AsyncWebClient, body: dict, value: str,
+                     user: str, role) -> None:
+    try:
+        choice = json.loads(value)
+        conv_id, kind, name = int(choice["c"]), str(choice["k"]), str(choice["v"])
+    except (ValueError, TypeError, KeyError):
+        raise InvalidInput("this button is damaged; use the card's buttons instead") from None
+    if kind == "send_template":  # the template modal, with this one chosen: staff send it
+        await client.views_open(trigger_id=body["trigger_id"], view=await build_modal(
+            s, "template", conv_id, user, selected=name, role=role))
+        return
+    actor = await s.identity.actor(client, user)
+    if kind == "assign_team":
+        team = next((t for t in await s.inbox.teams() if t.name == name), None)
+        if team is None:
+            raise DomainError(f"there is no team {name!r} any more")
+        await s.inbox.assign(conv_id, actor, team_id=team.id)
+    elif kind == "add_tag":
+        await s.inbox.add_tags(conv_id, [name], actor)
+    else:
+        raise InvalidInput(f"unknown quick action {kind!r}")
 
 
 def _register_simple(app, s, action_id, run) -> None:

@@ -13,6 +13,14 @@ LINK_CUSTOMER_OPEN = "tl_link_customer_open"
 PROFILE_OPEN = "tl_profile_open"
 SHOW_FULL = "tl_show_full"  # value = message id
 
+# AI triage note buttons. A note has several, and Slack wants unique action_ids per block,
+# so each is f"{AI_ACTION}:{n}" (value: JSON {"c": conversation id, "k": kind, "v": name});
+# lookups are link buttons (f"{AI_LOOKUP}:{n}"), Slack opens the URL itself.
+AI_ACTION = "tl_ai_action"
+AI_LOOKUP = "tl_ai_lookup"
+AI_ACTION_PATTERN = r"^tl_ai_action(:.*)?$"
+AI_LOOKUP_PATTERN = r"^tl_ai_lookup(:.*)?$"
+
 # Undo-send controls (value = message id)
 UNDO_SEND = "tl_undo_send"
 MAKE_NOTE = "tl_make_note"

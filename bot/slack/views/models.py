@@ -151,3 +151,27 @@ class HomeView:
     tag_options: tuple[str, ...] = ()
     stats: StatsView | None = None
     available: bool | None = None  # the viewer's availability; None: no toggle shown
+
+
+@dataclass(frozen=True)
+class AiActionView:
+    kind: str  # assign_team | add_tag | send_template | lookup
+    value: str  # the team, tag or template name, or the reference
+    label: str
+    url: str | None = None  # lookup only
+
+
+@dataclass(frozen=True)
+class AiNoteView:
+    """The AI triage of one customer message, as its private note in the thread."""
+
+    message_id: int
+    conversation_id: int
+    summary: str
+    sentiment: str  # positive | neutral | frustrated | urgent
+    urgent: bool
+    urgent_reason: str
+    references: tuple[tuple[str, str], ...]  # (kind, value as written)
+    applied_tags: tuple[str, ...]  # what the analysis tagged (urgent included)
+    actions: tuple[AiActionView, ...]
+    engine: str

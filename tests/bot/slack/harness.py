@@ -53,6 +53,8 @@ def settings(api_url: str, files_dir: str, **extra) -> Settings:
         SLACK_CHANNEL=INBOX, THREADLINE_FILES_DIR=files_dir, SLACK_POSTS_PER_SECOND=1000,
         SLACK_POST_BURST=1000, THREADLINE_UNDO_SEND_SECONDS=10,
         SLACK_COUNTDOWN_SECONDS=0,  # tests tick the countdown themselves
+        # AI triage adds a note to every thread: its own tests turn it on (THREADLINE_AI).
+        THREADLINE_AI="off",
     )
     values.update(extra)
     return Settings(_env_file=None, **values)

@@ -162,6 +162,11 @@ ENTRY_POINTS = {
     ("action", ids.HOME_FILTER_TAG): home_click(ids.HOME_FILTER_TAG, "vip"),
     ("action", ids.OPEN_THREAD): card_click(ids.OPEN_THREAD, lambda w: ""),
     ("action", ids.HOME_AVAILABILITY): home_click(ids.HOME_AVAILABILITY, "away"),
+    # An AI note's quick action (tag vip) and its link button to the customer system.
+    ("action", ids.AI_ACTION): lambda h, w, user: h.req.block_actions(h.req.action(
+        ids.AI_ACTION + ":0", value=json.dumps({"c": w.conv_id, "k": "add_tag", "v": "vip"})),
+        user=user, channel=INBOX, message_ts=w.card_ts),
+    ("action", ids.AI_LOOKUP): card_click(ids.AI_LOOKUP + ":1", lambda w: ""),
     ("view", ids.ASSIGN_MODAL): submit(ids.ASSIGN_MODAL, lambda w: {
         "assign_user": {"user": {"type": "users_select", "selected_user": BOB}}}),
     ("view", ids.TAGS_MODAL): submit(ids.TAGS_MODAL, lambda w: {"tags_select": {"tags": {
@@ -216,7 +221,8 @@ def test_every_id_the_views_use_is_an_entry_point():
     for attr in dir(ids):
         value = getattr(ids, attr)
         if attr.isupper() and isinstance(value, str) and value.startswith("tl_") and (
-                attr not in {"HOME_TAB_PATTERN", "TEMPLATE_VAR_PREFIX", "FULL_MESSAGE_MODAL",
+                attr not in {"HOME_TAB_PATTERN", "AI_ACTION_PATTERN", "AI_LOOKUP_PATTERN",
+                             "TEMPLATE_VAR_PREFIX", "FULL_MESSAGE_MODAL",
                              "PROFILE_MODAL"}):
             assert value in names, attr
 
