@@ -7,6 +7,8 @@ import os
 
 import pytest
 
+from tests.bot.slack.harness import WA_TOKEN
+from tests.fakes.graph_api import FakeGraphApi
 from threadline.settings import ENV_NAMES
 
 
@@ -17,3 +19,12 @@ def clean_env(monkeypatch, tmp_path):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)  # no stray .env file
     return monkeypatch
+
+
+@pytest.fixture
+def graph():
+    """A fake Meta Graph API for the end-to-end tests here: what it records under
+    POST /messages reached the customer's WhatsApp."""
+    fake = FakeGraphApi(WA_TOKEN).start()
+    yield fake
+    fake.close()

@@ -22,7 +22,6 @@ from tests.bot.slack.harness import (
     whatsapp_settings,
 )
 from tests.bridges.whatsapp.payloads import change, delivery, message, signed_meta
-from tests.fakes.graph_api import FakeGraphApi
 from tests.fakes.slack_api import FakeSlack
 
 PHONE = "1234567890"  # the harness's "wa" account
@@ -52,13 +51,6 @@ async def slack():
         fake.add_channel(INBOX, "support")
         fake.set_members(INBOX, [ANA])
         yield fake
-
-
-@pytest.fixture
-def graph():
-    fake = FakeGraphApi(slack_harness.WA_TOKEN).start()
-    yield fake
-    fake.close()
 
 
 @pytest.fixture

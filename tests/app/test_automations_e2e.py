@@ -12,7 +12,6 @@ from core.ports import ViewQuery
 from tests.bot.slack import harness as slack_harness
 from tests.bot.slack.harness import BOSS, INBOX, start_harness, stop_harness, whatsapp_settings
 from tests.bridges.whatsapp.payloads import change, delivery, message, signed_meta
-from tests.fakes.graph_api import FakeGraphApi
 from tests.fakes.slack_api import FakeSlack
 
 PHONE = "1234567890"  # the harness's "wa" account
@@ -41,13 +40,6 @@ async def slack():
         fake.add_channel(INBOX, "support")
         fake.set_members(INBOX, [u for _, _, u in AGENTS])
         yield fake
-
-
-@pytest.fixture
-def graph():
-    fake = FakeGraphApi(slack_harness.WA_TOKEN).start()
-    yield fake
-    fake.close()
 
 
 @pytest.fixture

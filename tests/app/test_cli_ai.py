@@ -93,3 +93,34 @@ def test_stdin(env):
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["references"] == [{"kind": "invoice",
                                                    "value": "INV-2024-1177"}]
+
+
+def test_with_a_key_the_model_answers_and_an_outage_falls_back(env, clean_env):
+    """OPENAI_API_KEY and OPENAI_BASE_URL point the CLI at an OpenAI-compatible server
+    (here a fake on a real socket); when it fails the offline answer is printed."""
+    from tests.ai.fake_openai import FakeOpenAI
+
+    fake = FakeOpenAI("sk-test").start()
+    try:
+        clean_env.setenv("OPENAI_API_KEY", "sk-test")
+        clean_env.setenv("OPENAI_BASE_URL", fake.base_url)
+        clean_env.setenv("THREADLINE_AI_MODEL", "local-model")
+        fake.answer({"sentiment": "frustrated", "urgent": False, "urgent_reason": "",
+                     "references": [{"kind": "invoice", "value": "FAC-2024/0388"},
+                                    {"kind": "order", "value": "INVENTED-1"}],
+                     "suggested_tags": ["billing", "nonexistent"],
+                     "actions": [{"kind": "assign_team", "value": "Billing"}],
+                     "summary": "Invoice charged twice"})
+        file = lines(env, {"id": 1, "text": "La factura FAC-2024/0388 me la cobrasteis 2 veces"})
+        r = runner.invoke(app, ["ai", "analyze", file], catch_exceptions=False)
+        assert r.exit_code == 0, r.output
+        out = json.loads(r.stdout)
+        assert out["engine"] == "openai:local-model"
+        assert out["references"] == [{"kind": "invoice", "value": "FAC-2024/0388"}]
+        assert out["suggested_tags"] == ["billing"]
+        assert fake.last_body()["model"] == "local-model"
+        fake.fail_next(500, {"error": {"message": "boom", "type": "server_error"}})
+        r = runner.invoke(app, ["ai", "analyze", file], catch_exceptions=False)
+        assert r.exit_code == 0 and json.loads(r.stdout)["engine"] == "offline"
+    finally:
+        fake.close()
