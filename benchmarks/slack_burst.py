@@ -42,6 +42,7 @@ async def run(messages: int, conversations: int, rate: float, burst: int) -> dic
                 SLACK_SIGNING_SECRET="bench", SLACK_API_URL=slack.api_url,
                 SLACK_CHANNEL=CHANNEL, SLACK_POSTS_PER_SECOND=rate, SLACK_POST_BURST=burst,
                 THREADLINE_FILES_DIR=str(Path(tmp) / "files"), THREADLINE_DISPATCH_BATCH=100,
+                THREADLINE_AI="off",  # the floor counts mirror posts; AI notes would add one each
             )
             config = ThreadlineConfig.model_validate({"accounts": [
                 {"id": "wa", "channel": "whatsapp", "provider": "whatsapp_cloud",

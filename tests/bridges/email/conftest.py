@@ -54,13 +54,14 @@ async def smtp():
 
 def email_settings(db_url: str, dovecot: DovecotServer, user: str, smtp_port: int,
                    files_dir, **extra) -> Settings:
+    # AI triage (on by default) adds its own note and jobs; it has its own tests.
     return Settings(
         _env_file=None, THREADLINE_DATABASE_URL=db_url, THREADLINE_FILES_DIR=str(files_dir),
         EMAIL_ADDRESS=user, EMAIL_IMAP_HOST=dovecot.host, EMAIL_IMAP_PORT=dovecot.port,
         EMAIL_IMAP_USER=user, EMAIL_IMAP_PASSWORD=PASSWORD, EMAIL_IMAP_SSL=False,
         EMAIL_SMTP_HOST="127.0.0.1", EMAIL_SMTP_PORT=smtp_port, EMAIL_SMTP_STARTTLS=False,
         EMAIL_SMTP_USER="smtp-user", EMAIL_SMTP_PASSWORD="smtp-pass",
-        EMAIL_FROM_NAME="Acme Support", **extra)
+        EMAIL_FROM_NAME="Acme Support", **{"THREADLINE_AI": "off", **extra})
 
 
 @pytest.fixture

@@ -71,6 +71,7 @@ async def runtime(db_url, engine, graph, graph2, twilio_fake, tmp_path, clock):
         WHATSAPP_CLOUD_WABA_ID=WABA, WHATSAPP_GRAPH_URL=graph.url,
         TWILIO_ACCOUNT_SID=TW_SID, TWILIO_AUTH_TOKEN=TW_TOKEN, TWILIO_WHATSAPP_FROM=TW_FROM,
         TWILIO_API_URL=twilio_fake.url,
+        THREADLINE_AI="off",  # AI triage adds notes and jobs of its own; tested apart
     )
     config = parse_config({"accounts": [
         {"id": "wa", "channel": "whatsapp", "provider": "whatsapp_cloud", "address": PHONE_ID},

@@ -59,7 +59,7 @@ async def _scenario(url: str, tmp: str, deliveries: list[list[int]]) -> list:
         _env_file=None, THREADLINE_DATABASE_URL=url, THREADLINE_FILES_DIR=tmp,
         WHATSAPP_CLOUD_TOKEN=TOKEN, WHATSAPP_CLOUD_APP_SECRET=APP_SECRET,
         WHATSAPP_CLOUD_VERIFY_TOKEN=VERIFY, WHATSAPP_CLOUD_PHONE_NUMBER_ID=PHONE_ID,
-        WHATSAPP_GRAPH_URL="http://127.0.0.1:9")
+        WHATSAPP_GRAPH_URL="http://127.0.0.1:9", THREADLINE_AI="off")
     config = parse_config({"accounts": [{"id": "wa", "channel": "whatsapp",
                                          "provider": "whatsapp_cloud", "address": PHONE_ID}]})
     rt = Runtime(settings_, config, engine=engine, clock=FixedClock(T0))
