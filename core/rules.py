@@ -21,10 +21,14 @@ def _cid(conv: Conversation) -> int:
     return conv.id if conv.id is not None else -1
 
 
-def on_customer_message(conv: Conversation, at: datetime) -> bool:
-    """A customer wrote: wake or reopen the conversation. Returns True if the status changed."""
-    conv.last_customer_message_at = max(conv.last_customer_message_at or at, at)
+def on_customer_message(conv: Conversation, at: datetime, automated: bool = False) -> bool:
+    """A customer wrote: wake or reopen the conversation. Returns True if the status changed.
+    Mail written by a machine (an out-of-office, list mail, a bounce) changes no status: a
+    resolved or snoozed conversation stays so, and it is no answer from the customer."""
     conv.last_activity_at = max(conv.last_activity_at or at, at)
+    if automated:
+        return False
+    conv.last_customer_message_at = max(conv.last_customer_message_at or at, at)
     if conv.status is Status.OPEN:
         return False
     conv.status = Status.OPEN

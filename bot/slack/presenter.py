@@ -116,6 +116,7 @@ class Presenter:
             reactions=reactions_of(message),
             automatic=automatic,
             auto_reply=automatic is not None and bool(message.meta.get("auto_reply")),
+            machine_sent=message.direction.value == "in" and bool(message.meta.get("automated")),
         )
 
     @staticmethod

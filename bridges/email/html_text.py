@@ -59,8 +59,36 @@ def strip_quoted_html(html: str) -> tuple[str, bool]:
     return str(soup), removed
 
 
+_BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
+_LINK = re.compile(r"\[([^\]\n]*)\]\((https?://[^)\s]+|mailto:[^)\s]+)\)")
+_BARE_LINK = re.compile(r"<((?:https?://|mailto:)[^>\s]+)>")
+_BULLET = re.compile(r"^((?:  )*)  [*+-] ", re.M)
+_NUMBERED = re.compile(r"^((?:  )*)  (\d+)\. ", re.M)
+_HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t]*#*[ \t]*$", re.M)
+_ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!>])")
+
+
+def _readable(markdown: str) -> str:
+    """html2text's Markdown as text people read in Slack and in the CLI: *bold* (Slack's
+    bold), _italic_, • bullets, and links as "text (url)", so the address a link really goes
+    to is always visible (a label can claim anything)."""
+    text = _BOLD.sub(r"*\1*", markdown)
+    text = _HEADING.sub(lambda m: f"*{m.group(1).strip('*')}*", text)  # Slack has no headings
+
+    def link(m: re.Match) -> str:
+        label, url = m.group(1).strip(), m.group(2)
+        shown = url.removeprefix("mailto:")
+        return shown if not label or label in (url, shown) else f"{label} ({shown})"
+
+    text = _LINK.sub(link, text)
+    text = _BARE_LINK.sub(lambda m: m.group(1).removeprefix("mailto:"), text)
+    text = _BULLET.sub(lambda m: f"{m.group(1)}• ", text)
+    text = _NUMBERED.sub(lambda m: f"{m.group(1)}{m.group(2)}. ", text)
+    return _ESCAPED.sub(r"\1", text)
+
+
 def html_to_text(html: str) -> str:
-    """Readable text (light Markdown: links, lists, emphasis) for the Slack mirror."""
+    """Readable text for the Slack mirror (see `_readable`)."""
     converter = html2text.HTML2Text()
     converter.body_width = 0  # never hard-wrap: Slack wraps
     converter.ignore_images = True
@@ -70,6 +98,6 @@ def html_to_text(html: str) -> str:
     soup = _soup(html)
     for node in soup(["style", "script", "head", "title"]):
         node.decompose()
-    text = converter.handle(str(soup))
+    text = _readable(converter.handle(str(soup)))
     text = "\n".join(line.rstrip() for line in text.splitlines())
     return _BLANK_LINES.sub("\n\n", text).strip()

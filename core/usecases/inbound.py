@@ -167,7 +167,7 @@ class InboundUseCases(UseCaseBase):
             conv = await uow.conversations.add(conv)
         else:
             previous = conv.status
-            reopened = on_customer_message(conv, at)
+            reopened = on_customer_message(conv, at, automated=msg.automated)
             await uow.conversations.save(conv)
             if reopened:
                 action = "woken" if previous is Status.SNOOZED else "reopened"

@@ -1,7 +1,7 @@
 import pytest
 
 from core.errors import InvalidEmailAddress, InvalidInput, UnknownAccount
-from core.model import Actor, Channel, Status
+from core.model import Actor, Agent, Channel, Status
 from tests.core.conftest import T0, H, email_msg, wa_msg
 
 
@@ -123,3 +123,31 @@ def test_base_subject():
     assert base_subject("Re: AW: Fwd: RE[2]:  Hello   World") == "hello world"
     assert is_reply_subject("Aw: x") and not is_reply_subject("Fwd: x")
     assert not is_reply_subject("Reunión mañana")
+
+
+@pytest.mark.parametrize("state", ["resolved", "snoozed", "pending"])
+async def test_automated_mail_changes_no_status_and_is_no_customer_answer(inbox, clock, state):
+    first = await inbox.receive(email_msg("where is my order?", mid="<q1@example.com>"))
+    conv_id = first.conversation_id
+    if state == "resolved":
+        await inbox.resolve(conv_id, Actor.system())
+    elif state == "snoozed":
+        await inbox.snooze(conv_id, Actor.system(), until=T0 + 5 * H)
+    else:
+        ana = await inbox.upsert_agent(Agent("Ana", "ana@shop.test"), Actor.system())
+        await inbox.reply(conv_id, "It left today", Actor.agent(ana.id))
+    before = (await inbox.conversation(conv_id)).conversation
+    ooo = await inbox.receive(email_msg("I am out of the office until Monday", at=T0 + H,
+                                        in_reply_to="<q1@example.com>",
+                                        references=["<q1@example.com>"], automated=True))
+    assert ooo.conversation_id == conv_id and not ooo.reopened
+    after = (await inbox.conversation(conv_id)).conversation
+    assert after.status is before.status
+    assert after.last_customer_message_at == before.last_customer_message_at
+    stored = (await inbox.conversation(conv_id)).messages[-1]
+    assert stored.meta.get("automated") is True
+    # The customer's own answer still reopens it.
+    real = await inbox.receive(email_msg("back now, any news?", at=T0 + 2 * H,
+                                         in_reply_to="<q1@example.com>"))
+    assert (await inbox.conversation(conv_id)).conversation.status is Status.OPEN
+    assert real.reopened

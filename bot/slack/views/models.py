@@ -67,6 +67,7 @@ class MessageView:
     channel: str = ""  # email | whatsapp; "" = unknown (outbound_message: "replied by …")
     automatic: str | None = None  # written by an automation: the rule or auto-reply name
     auto_reply: bool = False  # an auto-reply (not a rule's reply action)
+    machine_sent: bool = False  # inbound mail written by a machine (out-of-office, list, bounce)
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,9 @@ def customer_message(view: MessageView, max_chars: int = 12_000) -> dict:
     max_chars = max(1, min(max_chars, SECTION_CHUNK * MAX_BODY_SECTIONS))
     mid = str(view.message_id)
     blocks: list[dict] = []
+    if view.machine_sent:
+        blocks.append(_context("⚙️ _Automatic mail (an auto-reply, a mailing list or a delivery "
+                               "report): it reopens nothing and needs no answer_"))
     if view.subject:
         blocks.append(_section(f"*{escape_mrkdwn(truncate(view.subject, 500))}*"))
     if view.quoted:

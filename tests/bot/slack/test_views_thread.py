@@ -313,3 +313,9 @@ def test_automatic_reply_shows_the_automation_not_an_agent():
 def test_send_status_of_an_automatic_message_has_no_undo():
     out = assert_message_ok(send_status_message(SendStatusView(7, "queued", NOW, send_at=None)))
     assert "Sending to the customer" in flat(out) and not actions(out)
+
+
+def test_machine_written_mail_is_marked_automatic():
+    marked = json.dumps(assert_message_ok(customer_message(msg(machine_sent=True))))
+    assert "Automatic mail" in marked and "reopens nothing" in marked
+    assert "Automatic mail" not in json.dumps(customer_message(msg()))

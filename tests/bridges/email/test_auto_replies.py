@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from core.model import Actor, Status
+from core.ports import ViewQuery
 from tests.bridges.email.conftest import (
     customer_mail,
     email_of,
@@ -101,3 +103,24 @@ async def test_one_auto_reply_per_window_and_none_to_automated_mail(
     # another customer's server answers automatically: never answered
     await _deliver(runtime, dovecot, mailbox_user, out_of_office(mailbox_user, first_id), 3)
     assert len(smtp.messages) == 1
+
+
+async def test_an_out_of_office_into_a_resolved_conversation_leaves_it_resolved(
+        runtime, dovecot, mailbox_user, smtp):
+    """Through real IMAP: the customer's server answers our reply automatically after the
+    conversation was resolved; it is stored (marked automated) and reopens nothing."""
+    await start_sync(runtime)
+    first_id = "<pedido-5511@customer.example>"
+    await _deliver(runtime, dovecot, mailbox_user, customer_mail(
+        mailbox_user, subject="Pedido 5511", body="¿Cuándo llega?", message_id=first_id), 1)
+    [conv] = await runtime.inbox.list_conversations(_all())
+    await runtime.inbox.resolve(conv.id, Actor.system())
+    await _deliver(runtime, dovecot, mailbox_user, out_of_office(mailbox_user, first_id), 2)
+    details = await runtime.inbox.conversation(conv.id)
+    assert details.conversation.status is Status.RESOLVED
+    assert details.messages[-1].meta.get("automated") is True
+    assert details.messages[-1].body.startswith("Estoy fuera de la oficina")
+
+
+def _all() -> ViewQuery:
+    return ViewQuery("all", include_resolved=True)

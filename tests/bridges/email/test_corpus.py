@@ -40,11 +40,12 @@ EXPECTED = {
         "<threadline.21.ab12@acme.example>", ["<threadline.21.ab12@acme.example>"], False,
         "jorge@empresa.example", "RE: Factura errónea"),
     "html_only_en.eml": (
-        "Hello,\n\nThe **lamp** in order [#77](https://shop.example/orders/77) arrived broken."
-        "\n\n* Glass shattered\n* Box dented\n\nPeter",
+        # Slack's bold, bullets, and the link's real address shown next to its label.
+        "Hello,\n\nThe *lamp* in order #77 (https://shop.example/orders/77) arrived broken."
+        "\n\n• Glass shattered\n• Box dented\n\nPeter",
         None, [], False, "peter@shopper.example", "Broken lamp in my order"),
     "html_only_gmail_es.eml": (
-        "Perfecto, muchas gracias por la rapidez.\n\nUn abrazo",
+        "Perfecto, muchas gracias por la rapidez.",  # "Un abrazo" is the sign-off
         "<threadline.30.cd34@acme.example>",
         ["<threadline.29.aa00@acme.example>", "<threadline.30.cd34@acme.example>"], False,
         "carmen.ruiz@gmail.example", "Re: Envio"),
@@ -65,7 +66,7 @@ EXPECTED = {
         "Hi all, release 2.4 is out with the new importer.", None, [], True,
         "dev@project.example", "[project-users] Release 2.4 is out"),
     "newsletter_bulk.eml": (
-        "# Spring sale\n\nEverything **30% off** this week.", None, [], True,
+        "*Spring sale*\n\nEverything *30% off* this week.", None, [], True,
         "news@shop.example", "🎉 Spring sale"),
     "own_address.eml": (
         "Testing the inbox.", None, [], True, "help@acme.example", "Test from our own mailbox"),
