@@ -40,6 +40,41 @@ def reactions_of(message: Message) -> tuple[str, ...]:
     return tuple(str(v) for v in values if v)
 
 
+def _referral(message: Message) -> str | None:
+    """Meta's `referral` (a click-to-WhatsApp ad or post) as one line: what and where."""
+    ref = message.meta.get("referral")
+    if not isinstance(ref, dict):
+        return None
+    what = "an ad" if str(ref.get("source_type") or "ad") == "ad" else "a post"
+    parts = [str(ref.get(k) or "").strip() for k in ("headline", "body", "source_url")]
+    return f"Came from {what}: " + " · ".join(p for p in parts if p) if any(parts) else (
+        f"Came from {what}")
+
+
+def _media_kind(message: Message) -> str | None:
+    """WhatsApp's own type for a media message (a voice note is "audio" with voice set)."""
+    if message.direction.value != "in" or not message.attachments:
+        return None
+    if message.meta.get("voice"):
+        return "voice"
+    kind = str(message.meta.get("type") or "")
+    if kind in ("image", "video", "audio", "sticker", "document"):
+        return kind
+    ctype = message.attachments[0].content_type  # Twilio says only the file's type
+    if ctype == "image/webp":
+        return "sticker"
+    return next((k for k in ("image", "video", "audio") if ctype.startswith(k + "/")),
+                "document")
+
+
+def _first_text(message: Message) -> str | None:
+    """What an edited customer message said first (meta.edits, oldest first)."""
+    edits = message.meta.get("edits")
+    if isinstance(edits, list) and edits and isinstance(edits[0], dict):
+        return str(edits[0].get("body") or "")
+    return None
+
+
 def contact_name(contact: Contact | None) -> str:
     if contact is None:
         return "Unknown contact"
@@ -117,6 +152,10 @@ class Presenter:
             automatic=automatic,
             auto_reply=automatic is not None and bool(message.meta.get("auto_reply")),
             machine_sent=message.direction.value == "in" and bool(message.meta.get("automated")),
+            edited_from=_first_text(message),
+            revoked=bool(message.meta.get("revoked")),
+            media_kind=_media_kind(message),
+            referral=_referral(message),
         )
 
     @staticmethod

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from bridges.whatsapp_cloud.render import RENDERERS
 from bridges.whatsapp_common.media import MediaRef, join_body
 from bridges.whatsapp_common.payload import (
     MAX_BODY,
@@ -70,6 +71,18 @@ class ParsedReaction:
 
 
 @dataclass(slots=True)
+class ParsedRevision:
+    """A customer's edit (`body`: the new text) or deletion (`body` None) of a message."""
+
+    phone_number_id: str
+    wamid: str
+    sender: str
+    target: str
+    body: str | None
+    at: datetime
+
+
+@dataclass(slots=True)
 class ParsedStatus:
     phone_number_id: str
     wamid: str
@@ -91,6 +104,7 @@ class UnreadablePart:
 class ParsedDelivery:
     messages: list[ParsedMessage] = field(default_factory=list)
     reactions: list[ParsedReaction] = field(default_factory=list)
+    revisions: list[ParsedRevision] = field(default_factory=list)
     statuses: list[ParsedStatus] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)  # change fields we do not handle
     unreadable: list[UnreadablePart] = field(default_factory=list)
@@ -197,6 +211,10 @@ def _parse_value(value: dict, path: str, out: ParsedDelivery) -> None:
                 phone_id, wamid, sender, bounded_id(text(reaction, "message_id")),
                 bounded(text(reaction, "emoji"), 32), at))
             continue
+        revision = _revision(item, kind, phone_id, wamid, sender, at)
+        if revision is not None:
+            out.revisions.append(revision)
+            continue
         msg = _message(item, phone_id, wamid, sender, names.get(sender, ""), at, kind)
         msg.path, msg.item = f"{path}.messages[{i}]", item
         out.messages.append(msg)
@@ -210,6 +228,22 @@ def _parse_value(value: dict, path: str, out: ParsedDelivery) -> None:
             _time(item.get("timestamp")), bounded(text(first, "code"), MAX_CODE) or None,
             bounded(reason, MAX_REASON) or None,
         ))
+
+
+def _revision(item: dict, kind: str, phone_id: str, wamid: str, sender: str,
+              at: datetime) -> ParsedRevision | None:
+    """`edit` carries the edited message whole (text, or a caption); `revoke` only the id
+    of the message deleted. Without that id it is kept as an unsupported message."""
+    content = pick(item, kind, dict, {})
+    target = bounded_id(text(content, "original_message_id"))
+    if kind not in ("edit", "revoke") or not target:
+        return None
+    if kind == "revoke":
+        return ParsedRevision(phone_id, wamid, sender, target, None, at)
+    inner = pick(content, "message", dict, {})
+    inner_kind = text(inner, "type") or "text"
+    edited = _message(inner, phone_id, wamid, sender, "", at, inner_kind)
+    return ParsedRevision(phone_id, wamid, sender, target, edited.body, at)
 
 
 def unreadable_part(path: str, reason: str, part) -> UnreadablePart:
@@ -235,10 +269,12 @@ def _message(item: dict, phone_id: str, wamid: str, sender: str, name: str, at: 
             meta[extra] = item[extra]
     msg = ParsedMessage(phone_id, wamid, sender, name, at, kind, "", None,
                         bounded_id(text(context, "id")) or None, meta)
-    shape, render = _RENDERERS.get(kind, (None, None))
+    shape, render = RENDERERS.get(kind, (None, None))
     media_id = text(content, "id")
     if kind in MEDIA_TYPES and 0 < len(media_id) <= MAX_ID:
         voice = kind == "voice" or bool(content.get("voice"))
+        if voice:
+            meta["voice"] = True  # an audio recorded in the chat: shown as a voice note
         msg.media = MediaRef("voice" if voice else kind, media_id,
                              text(content, "mime_type") or "application/octet-stream",
                              bounded(text(content, "filename"), MAX_NAME) or None, None)
@@ -248,7 +284,11 @@ def _message(item: dict, phone_id: str, wamid: str, sender: str, name: str, at: 
         msg.body = render(content)
     else:
         _keep_raw(msg, item)
-        msg.body = f"[unsupported WhatsApp message: {bounded(kind, 80)}]"
+        # Meta names what it could not deliver: {"unsupported": {"type": "video_note"}}
+        inner = text(pick(item, "unsupported", dict), "type") if kind == "unsupported" else ""
+        if inner:
+            meta["unsupported_type"] = bounded(inner, 80)
+        msg.body = f"[unsupported WhatsApp message: {bounded(inner or kind, 80)}]"
         title = _first_error_title(item)
         if title:
             msg.body += f" ({bounded(title, MAX_REASON)})"
@@ -269,80 +309,3 @@ def _first_error_title(item: dict) -> str:
     err = errors[0] if errors and isinstance(errors[0], dict) else {}
     return (text(pick(err, "error_data", dict), "details") or text(err, "title")
             or text(err, "message"))
-
-
-def _text(c: dict) -> str:
-    return text(c, "body")
-
-
-def location_text(c: dict) -> str:
-    lat, lng = text(c, "latitude"), text(c, "longitude")
-    label = join_body(text(c, "name"), text(c, "address"))
-    link = f"https://maps.google.com/?q={lat},{lng}" if lat and lng else ""
-    return join_body("📍 Location" + (f": {label}" if label else ""), link, text(c, "url"))
-
-
-def contacts_text(cards: list) -> str:
-    lines = []
-    for card in cards:
-        if not isinstance(card, dict):
-            continue
-        name = pick(card, "name", dict, {})
-        title = text(name, "formatted_name") or join_body(
-            text(name, "first_name"), text(name, "last_name")) or "(no name)"
-        parts = [f"👤 {title}"]
-        company = text(pick(card, "org", dict), "company")
-        if company:
-            parts.append(f"   {company}")
-        for phone in pick(card, "phones", list, []):
-            if text(phone, "phone"):
-                kind = text(phone, "type")
-                parts.append(f"   tel {text(phone, 'phone')}" + (f" ({kind})" if kind else ""))
-        for email in pick(card, "emails", list, []):
-            if text(email, "email"):
-                parts.append(f"   email {text(email, 'email')}")
-        lines.append("\n".join(parts))
-    return "Shared contact(s):\n" + "\n".join(lines) if lines else "[shared an empty contact]"
-
-
-def interactive_text(c: dict) -> str:
-    kind = text(c, "type")
-    reply = pick(c, kind, dict, {})
-    if kind in ("button_reply", "list_reply"):
-        return join_body(text(reply, "title") or text(reply, "id"), text(reply, "description"))
-    if kind == "nfm_reply":  # WhatsApp Flows: the form's answers as JSON
-        return join_body(text(reply, "body") or "Form submitted", text(reply, "response_json"))
-    return f"[interactive reply: {bounded(kind, 80)}]"
-
-
-def button_text(c: dict) -> str:
-    return text(c, "text") or text(c, "payload")
-
-
-def order_text(c: dict) -> str:
-    catalog = text(c, "catalog_id")
-    lines = ["🛒 Order" + (f" (catalog {catalog})" if catalog else "")]
-    for item in pick(c, "product_items", list, []):
-        if isinstance(item, dict):
-            lines.append(f"• {text(item, 'quantity', '1')} × "
-                         f"{text(item, 'product_retailer_id', '?')} at "
-                         f"{text(item, 'item_price', '?')} {text(item, 'currency')}".rstrip())
-    if text(c, "text"):
-        lines.append(text(c, "text"))
-    return "\n".join(lines)
-
-
-def system_text(c: dict) -> str:
-    return "[WhatsApp] " + (text(c, "body") or text(c, "type") or "system message")
-
-
-# type -> (the JSON shape it must have, renderer); another shape is kept as unsupported
-_RENDERERS = {
-    "text": (dict, _text),
-    "location": (dict, location_text),
-    "contacts": (list, contacts_text),
-    "interactive": (dict, interactive_text),
-    "button": (dict, button_text),
-    "order": (dict, order_text),
-    "system": (dict, system_text),
-}

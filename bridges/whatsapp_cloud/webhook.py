@@ -121,7 +121,7 @@ class CloudWebhook:
 
     # -- processing ------------------------------------------------------------------------
     async def process(self, delivery: ParsedDelivery) -> dict:
-        stored = duplicates = statuses = reactions = 0
+        stored = duplicates = statuses = reactions = revisions = 0
         unrouted: set[str] = set()
         rejected: list[str] = []
         unreadable = list(delivery.unreadable)
@@ -154,6 +154,12 @@ class CloudWebhook:
             if await self.inbox.react(SURFACE, reaction.target, reaction.emoji,
                                       reaction.sender, reaction.at):
                 reactions += 1
+        for revision in delivery.revisions:  # edits and deletions by the customer
+            if revision.phone_number_id not in self.numbers:
+                unrouted.add(revision.phone_number_id)
+                continue
+            if await self.inbox.revise(SURFACE, revision.target, revision.body, revision.at):
+                revisions += 1
         for status in delivery.statuses:
             if status.phone_number_id not in self.numbers:
                 unrouted.add(status.phone_number_id)
@@ -173,7 +179,8 @@ class CloudWebhook:
                       "WHATSAPP_CLOUD_PHONE_NUMBER_ID) to receive it", phone_id)
         await self._keep_unreadable(unreadable)
         return {"stored": stored, "duplicates": duplicates, "statuses": statuses,
-                "reactions": reactions, "unrouted": sorted(unrouted), "rejected": rejected,
+                "reactions": reactions, "revisions": revisions, "unrouted": sorted(unrouted),
+                "rejected": rejected,
                 "unreadable_count": len(unreadable),
                 "unreadable": [{"path": p.path, "reason": p.reason}
                                for p in unreadable[:MAX_LISTED]]}

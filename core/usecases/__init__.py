@@ -21,6 +21,7 @@ from core.usecases.media import MediaUseCases, PendingMedia
 from core.usecases.outbound import OutboundUseCases
 from core.usecases.queries import ConversationDetails, ConversationSummary, QueryUseCases
 from core.usecases.reactions import ReactionUseCases
+from core.usecases.revisions import RevisionUseCases
 from core.usecases.staff_messages import StaffMessageUseCases, StaffOutcome
 from core.usecases.triage import TriageUseCases
 from core.usecases.undo_send import UndoSendUseCases
@@ -50,6 +51,7 @@ class Inbox(
     MediaUseCases,
     UndoSendUseCases,
     ReactionUseCases,
+    RevisionUseCases,
     StaffMessageUseCases,
     UnreadableUseCases,
     AutomationUseCases,

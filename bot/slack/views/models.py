@@ -68,6 +68,10 @@ class MessageView:
     automatic: str | None = None  # written by an automation: the rule or auto-reply name
     auto_reply: bool = False  # an auto-reply (not a rule's reply action)
     machine_sent: bool = False  # inbound mail written by a machine (out-of-office, list, bounce)
+    edited_from: str | None = None  # the customer edited it: the text it first had
+    revoked: bool = False  # the customer deleted it (its text is kept, shown struck)
+    media_kind: str | None = None  # WhatsApp media type (voice, image, sticker...): its label
+    referral: str | None = None  # the ad or post the customer clicked through from
 
 
 @dataclass(frozen=True)

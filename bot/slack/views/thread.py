@@ -84,6 +84,8 @@ def customer_message(view: MessageView, max_chars: int = 12_000) -> dict:
     max_chars = max(1, min(max_chars, SECTION_CHUNK * MAX_BODY_SECTIONS))
     mid = str(view.message_id)
     blocks: list[dict] = []
+    if view.referral:
+        blocks.append(_context(f":mega: {escape_mrkdwn(truncate(view.referral, 500))}"))
     if view.machine_sent:
         blocks.append(_context("⚙️ _Automatic mail (an auto-reply, a mailing list or a delivery "
                                "report): it reopens nothing and needs no answer_"))
@@ -97,7 +99,13 @@ def customer_message(view: MessageView, max_chars: int = 12_000) -> dict:
     chunks = split_text(escape_mrkdwn(truncate(body, max_chars) if cut else body), SECTION_CHUNK)
     if len(chunks) > MAX_BODY_SECTIONS:
         chunks, cut = chunks[:MAX_BODY_SECTIONS], True
-    blocks.extend([_section(c) for c in chunks] or [_context("_(no text)_")])
+    if view.revoked:
+        chunks = [_struck(c) for c in chunks]
+        blocks.append(_context(":no_entry_sign: _The customer deleted this message_"))
+    blocks.extend([_section(c) for c in chunks] or [_context(_no_text(view))])
+    if view.edited_from is not None and not view.revoked:
+        was = escape_mrkdwn(truncate(" ".join(view.edited_from.split()), 300)) or "(no text)"
+        blocks.append(_context(f":pencil2: _Edited by the customer_ · it first said: {was}"))
     if view.reactions:
         blocks.append(_context(_reaction_line(view.reactions)))
     missing = _missing_attachments(view.attachments)
@@ -124,6 +132,27 @@ def customer_message(view: MessageView, max_chars: int = 12_000) -> dict:
         "username": author,
         "icon_emoji": ":bust_in_silhouette:" if view.direction == "in" else ":outbox_tray:",
     }
+
+
+def _struck(escaped: str) -> str:
+    """Slack strikes through within a line: each line is struck on its own."""
+    return "\n".join(f"~{line}~" if line.strip() else line for line in escaped.split("\n"))
+
+
+MEDIA_LABELS = {"voice": "🎤 Voice note", "audio": "🎵 Audio", "image": "📷 Photo",
+                "sticker": "🏷️ Sticker", "video": "🎬 Video", "document": "📄 Document"}
+
+
+def _no_text(view: MessageView) -> str:
+    """A message without text says what it is: a voice note, a photo, a sticker..."""
+    if view.media_kind in MEDIA_LABELS:
+        label = MEDIA_LABELS[view.media_kind]
+        names = [escape_mrkdwn(truncate(a.filename, 100)) for a in view.attachments
+                 if a.filename and view.media_kind == "document"]
+        return f"{label}{': ' + names[0] if names else ''}"
+    if view.attachments:
+        return f"📎 {len(view.attachments)} file(s)"
+    return "_(no text)_"
 
 
 def _internal(view: MessageView, title: str) -> dict:

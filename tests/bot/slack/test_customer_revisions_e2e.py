@@ -1,0 +1,62 @@
+"""What the customer did to a message shows on its Slack post: an edit (with what it first
+said), a deletion (struck), a voice note or sticker without text (named), the ad they came
+from — and the messages coalesced into the same post stay visible."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from core.model import Attachment
+from tests.bot.slack.harness import INBOX
+
+SURFACE = "whatsapp_cloud"
+
+
+def shown(h, ts: str) -> str:
+    return json.dumps(h.slack.message(INBOX, ts).blocks, ensure_ascii=False)
+
+
+async def test_an_edit_and_a_deletion_redraw_the_post_and_keep_its_neighbours(h):
+    h.slack.set_down(True)  # the two messages land in one post when Slack is back
+    first = await h.customer_writes("Necesito 4 bisagras")
+    await h.customer_writes("y 2 tiradores")
+    h.slack.set_down(False)
+    for _ in range(5):
+        h.advance(60)
+        await h.drain()
+    card = h.card(first.conversation_id)
+    [post] = h.slack.thread_replies(INBOX, card.ts)
+    assert "Necesito 4 bisagras" in shown(h, post.ts) and "y 2 tiradores" in shown(h, post.ts)
+
+    assert await h.inbox.revise(SURFACE, "wamid.t1", "Necesito 6 bisagras",
+                                h.clock.now() + timedelta(minutes=1))
+    await h.drain()
+    after = shown(h, post.ts)
+    assert "Necesito 6 bisagras" in after and "Edited by the customer" in after
+    assert "it first said: Necesito 4 bisagras" in after
+    assert "y 2 tiradores" in after  # the neighbour in the same post is still there
+
+    assert await h.inbox.revise(SURFACE, "wamid.t2", None, h.clock.now() + timedelta(minutes=2))
+    await h.drain()
+    after = shown(h, post.ts)
+    assert "~y 2 tiradores~" in after and "The customer deleted this message" in after
+    assert "Necesito 6 bisagras" in after
+    assert len(h.slack.thread_replies(INBOX, card.ts)) == 1  # redrawn, nothing new posted
+
+
+async def test_media_without_text_says_what_it_is(h):
+    voice = Attachment("voice.ogg", "audio/ogg; codecs=opus", 0, pending_ref="media-1")
+    r = await h.customer_writes("", attachments=[voice], meta={"type": "audio", "voice": True})
+    sticker = Attachment("sticker.webp", "image/webp", 0, pending_ref="media-2")
+    await h.customer_writes("", attachments=[sticker], meta={"type": "sticker"})
+    text = " ".join(shown(h, m.ts) for m in h.slack.thread_replies(INBOX, h.card(
+        r.conversation_id).ts))
+    assert "🎤 Voice note" in text and "🏷️ Sticker" in text and "(no text)" not in text
+
+
+async def test_the_ad_a_customer_came_from_is_shown(h):
+    r = await h.customer_writes("¿Tenéis estas?", meta={"type": "text", "referral": {
+        "source_type": "ad", "headline": "Bisagras -20%", "source_url": "https://fb.me/x1"}})
+    [post] = h.slack.thread_replies(INBOX, h.card(r.conversation_id).ts)
+    assert "Came from an ad: Bisagras -20% · https://fb.me/x1" in shown(h, post.ts)
