@@ -56,6 +56,11 @@ class InvalidTransition(DomainError):
         super().__init__(f"conversation {conversation_id} is {status}: cannot {action}")
 
 
+# Provider error codes that mean the same thing, on send or in a later status report:
+# Meta's 131047 ("re-engagement message") and Twilio's 63016 (outside the 24 h window).
+WINDOW_CLOSED_CODES = frozenset({"131047", "63016"})
+
+
 class WhatsAppWindowClosed(DomainError):
     """Free-form WhatsApp messages are only allowed within 24 h of the customer's last one."""
 

@@ -17,6 +17,7 @@ from bot.slack.views.models import (
 )
 from core.analysis import Analysis
 from core.clock import Clock
+from core.errors import WINDOW_CLOSED_CODES
 from core.model import Account, ActorType, Agent, Contact, Conversation, Message, MessageKind
 from core.reply_policy import HOLD_EXPLANATIONS, HoldReason
 from core.rules import whatsapp_window_closes_at
@@ -43,8 +44,12 @@ def reactions_of(message: Message) -> tuple[str, ...]:
 def _referral(message: Message) -> str | None:
     """Meta's `referral` (a click-to-WhatsApp ad or post) as one line: what and where."""
     ref = message.meta.get("referral")
-    if not isinstance(ref, dict):
-        return None
+    if not isinstance(ref, dict):  # Twilio passes the same as Referral* form fields
+        meta = message.meta
+        ref = {"headline": meta.get("ReferralHeadline"), "body": meta.get("ReferralBody"),
+               "source_url": meta.get("ReferralSourceUrl")}
+        if not any(ref.values()):
+            return None
     what = "an ad" if str(ref.get("source_type") or "ad") == "ad" else "a post"
     parts = [str(ref.get(k) or "").strip() for k in ("headline", "body", "source_url")]
     return f"Came from {what}: " + " · ".join(p for p in parts if p) if any(parts) else (
@@ -214,6 +219,8 @@ class Presenter:
             hold_reason=hold_reason,
             send_label=send_label,
             maybe_twice=bool(message.meta.get("maybe_sent_twice")),
+            conversation_id=message.conversation_id,
+            window_closed=status == "failed" and message.error_code in WINDOW_CLOSED_CODES,
         )
 
     def row(self, conv: Conversation, contact: Contact | None, permalink: str | None,

@@ -89,6 +89,8 @@ class SendStatusView:
     hold_reason: str | None = None  # held: why it was kept from the customer (a phrase)
     send_label: str | None = None  # held: the button that sends it after all (None: no button)
     maybe_twice: bool = False  # a crash mid-send: the customer may have it twice
+    conversation_id: int | None = None  # failed outside the WhatsApp window: its template button
+    window_closed: bool = False  # the provider refused it: the 24 h window was closed
 
 
 @dataclass(frozen=True)

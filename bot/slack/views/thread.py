@@ -254,6 +254,15 @@ def send_status_message(view: SendStatusView) -> dict:
     if view.reactions:
         line += " · " + _reaction_line(view.reactions)
     blocks.append(_context(line, f"send:{mid}"))
+    if view.window_closed and view.conversation_id is not None:
+        # The same hint and button as when the window is closed at send time.
+        cid = str(view.conversation_id)
+        blocks.append(_context("The WhatsApp 24-hour window had closed: send an approved "
+                               "template instead; once the customer answers, normal replies "
+                               "work again."))
+        blocks.append({"type": "actions", "block_id": f"send:{mid}:window",
+                       "elements": [_button(":page_facing_up: Send a template",
+                                            ids.TEMPLATE_OPEN, cid, "primary")]})
     if counting:
         blocks.append(
             {

@@ -7,8 +7,12 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from core.model import Attachment
+import pytest
+
+from bot.slack.views import ids
+from core.model import Attachment, DeliveryStatus
 from tests.bot.slack.harness import INBOX
+from tests.bot.slack.test_mirror_e2e import sent, staff_says  # noqa: F401 - a fixture
 
 SURFACE = "whatsapp_cloud"
 
@@ -60,3 +64,33 @@ async def test_the_ad_a_customer_came_from_is_shown(h):
         "source_type": "ad", "headline": "Bisagras -20%", "source_url": "https://fb.me/x1"}})
     [post] = h.slack.thread_replies(INBOX, h.card(r.conversation_id).ts)
     assert "Came from an ad: Bisagras -20% · https://fb.me/x1" in shown(h, post.ts)
+
+
+@pytest.mark.usefixtures("sent")  # replies "sent" by a recording stand-in
+@pytest.mark.parametrize(("surface", "code"), [("whatsapp_cloud", "131047"),
+                                               ("twilio", "63016")])
+async def test_a_later_window_failure_offers_the_template_like_a_send_time_one(
+        h, surface, code):
+    r = await h.customer_writes("¿Hola?")
+    card = h.card(r.conversation_id)
+    await staff_says(h, card.ts, "Ya salió")
+    h.advance(11)
+    await h.drain()
+    out = next(m for m in await h.inbox.thread(r.conversation_id) if m.body == "Ya salió")
+    await h.inbox.claim_link(surface, f"{surface}.late-1", r.conversation_id, out.id)
+    await h.inbox.record_delivery_by_provider_id(surface, f"{surface}.late-1",
+                                                 DeliveryStatus.FAILED, code, "window closed")
+    await h.drain()
+    status = [m for m in h.slack.thread_replies(INBOX, card.ts) if "Not delivered" in
+              json.dumps(m.blocks, ensure_ascii=False)]
+    assert len(status) == 1
+    blocks = json.dumps(h.slack.message(INBOX, status[0].ts).blocks, ensure_ascii=False)
+    assert "send an approved template" in blocks and ids.TEMPLATE_OPEN in blocks
+    assert f'"value": "{r.conversation_id}"' in blocks
+
+
+async def test_twilios_referral_fields_are_shown_too(h):
+    r = await h.customer_writes("Info please", meta={
+        "ReferralHeadline": "Spring sale", "ReferralSourceUrl": "https://fb.me/t2"})
+    [post] = h.slack.thread_replies(INBOX, h.card(r.conversation_id).ts)
+    assert "Came from an ad: Spring sale · https://fb.me/t2" in shown(h, post.ts)
