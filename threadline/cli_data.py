@@ -118,18 +118,32 @@ def conversations_show(conversation_id: int = typer.Argument(..., help="Conversa
         if c.snoozed_until:
             lines.append(f"snoozed until: {_when(c.snoozed_until, tz)}")
         console.print(Panel("\n".join(lines), title="conversation", expand=False))
-        for m in d.messages:
+        # In the order they were written (ids follow arrival: a late webhook, an import).
+        for m in sorted(d.messages, key=lambda m: (m.created_at, m.id or 0)):
             arrow = "->" if m.direction == "out" else "<-"
             kind = "" if m.kind == "message" else f" [{m.kind}]"
             status = f" ({m.delivery_status})" if m.delivery_status else ""
             err = f" error: {m.error_text}" if m.error_text else ""
+            marks = "".join(f" [{label}]" for key, label in (
+                ("automated", "automatic mail"), ("revoked", "deleted by the customer"),
+                ("edits", "edited by the customer")) if m.meta.get(key))
             console.print(f"[dim]{_when(m.created_at, tz)}[/] "
-                          + escape(f"{arrow} {m.author.type}{kind}{status}{err}"),
+                          + escape(f"{arrow} {m.author.type}{kind}{status}{err}{marks}"),
                           highlight=False)
             console.print(m.body, markup=False, highlight=False)
+            for a in m.attachments:
+                state = ("stored" if a.storage_key else "downloading" if a.pending_ref
+                         else "not stored")
+                console.print(f"  attachment: {a.filename} ({a.content_type}, "
+                              f"{_size(a.size)}, {state})", markup=False, highlight=False)
             console.print()
 
     run(main)
+
+
+def _size(n: int) -> str:
+    return f"{n:,} B" if n < 1024 else f"{n / 1024:,.1f} KB" if n < 1024 * 1024 else (
+        f"{n / 1024 / 1024:,.1f} MB")
 
 
 def _read_csv(path: Path) -> tuple[list[tuple[int, dict[str, str]]], list[str]]:

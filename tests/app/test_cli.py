@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from core.inbound import InboundMessage
-from core.model import Actor, Channel
+from core.model import Actor, Attachment, Channel
 from tests.app.helpers import T0
 from threadline.cli import app
 from threadline.config import ThreadlineConfig
@@ -267,3 +267,27 @@ def test_rules_hours_says_whether_open_and_when_that_changes(clean_env, tmp_path
 def test_rules_hours_without_business_hours(clean_env):
     r = invoke("rules", "hours")
     assert r.exit_code == 0 and "No business_hours" in r.output
+
+
+def test_conversations_show_orders_by_time_and_lists_attachments(cli_db):
+    conv_id = seed_conversation(cli_db)
+
+    async def late_arrival() -> None:  # written before the first one, stored after it
+        rt = Runtime(Settings(_env_file=None, THREADLINE_DATABASE_URL=cli_db,
+                              EMAIL_ADDRESS="help@example.com"), ThreadlineConfig())
+        try:
+            await rt.inbox.receive(InboundMessage(
+                Channel.EMAIL, "email", "email", "<m0@example.com>", "bob@example.com",
+                "Here is the photo of the label", T0 - timedelta(minutes=5),
+                sender_name="Bob Smith", subject="Re: Lost parcel",
+                in_reply_to="<m1@example.com>",
+                attachments=[Attachment("label.jpg", "image/jpeg", 48_213, "k/label.jpg")]))
+        finally:
+            await rt.close()
+
+    asyncio.run(late_arrival())
+    shown = invoke("conversations", "show", str(conv_id))
+    assert shown.exit_code == 0, shown.output
+    out = shown.output
+    assert out.index("Here is the photo") < out.index("My parcel never arrived")
+    assert "attachment: label.jpg (image/jpeg, 47.1 KB, stored)" in out
