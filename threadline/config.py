@@ -299,8 +299,10 @@ def build_accounts(cfg: ThreadlineConfig, settings: Settings) -> dict[str, Accou
         }
     out: dict[str, Account] = {}
     if settings.email_address:
+        # Named by EMAIL_FROM_NAME, else by its address: never "Email" in a customer's From.
         out["email"] = Account("email", Channel.EMAIL, "email", settings.email_address.lower(),
-                               "Email", default_channel, default_mode)
+                               settings.email_from_name or settings.email_address.lower(),
+                               default_channel, default_mode)
     if settings.whatsapp_cloud_phone_number_id:
         out["whatsapp_cloud"] = Account("whatsapp_cloud", Channel.WHATSAPP, "whatsapp_cloud",
                                         settings.whatsapp_cloud_phone_number_id, "WhatsApp",

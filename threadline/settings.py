@@ -139,6 +139,9 @@ class Settings(BaseSettings):
     email_poll_seconds: float = _env("EMAIL_POLL_SECONDS", 60, gt=0)
     email_lookback_days: int = _env("EMAIL_LOOKBACK_DAYS", 14, ge=0)
     email_from_name: str | None = _env("EMAIL_FROM_NAME")
+    # Whose name a reply's From shows: the account's ("Support") or the agent's with it
+    # ("Ana at Support"). Automatic replies always go under the account's.
+    email_from_style: Literal["account", "agent"] = _env("EMAIL_FROM_STYLE", "account")
     email_sent_folder: str | None = _env("EMAIL_SENT_FOLDER")
     email_max_attachment_mb: float = _env("EMAIL_MAX_ATTACHMENT_MB", 25, gt=0)
     email_max_message_mb: float = _env("EMAIL_MAX_MESSAGE_MB", 50, gt=0)

@@ -186,8 +186,20 @@ class EmailBridge:
         return make_message_id(ctx.account.id, self.config.address, ctx.conversation.id,
                                message.id, message.created_at)
 
+    def from_name(self, ctx: OutboundContext) -> str:
+        """The display name of a reply's From: the account's, or "Ana at Support" when the
+        account is set to show the agent (EMAIL_FROM_STYLE=agent) and an agent wrote it.
+        A name that is only the address again is left out (From: help@shop.example)."""
+        base = (self.config.from_name or ctx.account.name or "").strip()
+        if base.lower() == self.config.address.lower():
+            base = ""
+        automatic = bool(ctx.message.meta.get("automatic"))
+        if self.config.from_style == "agent" and ctx.author_name and not automatic:
+            return f"{ctx.author_name} at {base}" if base else ctx.author_name
+        return base
+
     async def build_outgoing(self, ctx: OutboundContext) -> OutgoingMail:
-        message, conv, account = ctx.message, ctx.conversation, ctx.account
+        message, conv = ctx.message, ctx.conversation
         assert message.id is not None and conv.id is not None
         attachments, total = [], 0
         for item in message.attachments:
@@ -202,7 +214,7 @@ class EmailBridge:
                                  f"{limit} MB, EMAIL_MAX_ATTACHMENT_MB)", "too_large")
         return OutgoingMail(
             from_address=self.config.address,
-            from_name=self.config.from_name or account.name,
+            from_name=self.from_name(ctx),
             to_address=ctx.contact.address,
             to_name=ctx.contact.name,
             subject=conv.subject or "",

@@ -26,6 +26,7 @@ class MailboxConfig:
     smtp_starttls: bool = True
     folder: str = "INBOX"
     from_name: str = ""
+    from_style: str = "account"  # "agent": "Ana at Support" for replies staff wrote
     auth: str = "password"
     oauth: OAuthConfig | None = None
     poll_seconds: float = 60.0

@@ -5,7 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.errors import NotFound
-from core.model import Account, Contact, Conversation, DeliveryStatus, Message, Template
+from core.model import (
+    Account,
+    ActorType,
+    Contact,
+    Conversation,
+    DeliveryStatus,
+    Message,
+    Template,
+)
 from core.usecases.base import UseCaseBase
 
 SENDING = "sending_since"  # meta: an attempt to send began at this time, outcome not known
@@ -25,6 +33,7 @@ class OutboundContext:
     # An earlier attempt began and its outcome is unknown (the worker stopped during it):
     # the provider may have the message already.
     unsure: bool = False
+    author_name: str | None = None  # the agent who wrote it (None: an automation, the system)
 
     @property
     def still_queued(self) -> bool:
@@ -77,7 +86,12 @@ class DeliveryUseCases(UseCaseBase):
                                                 conv.account)
         links = await uow.links.for_conversation(conv.id, account.provider)
         thread_ids = [link.external_id for link in links if link.message_id != message.id]
-        return OutboundContext(message, conv, contact, account, template, thread_ids, **extra)
+        author_name = None
+        if message.author.type is ActorType.AGENT and isinstance(message.author.id, int):
+            agent = await uow.agents.get(message.author.id)
+            author_name = agent.name if agent else None
+        return OutboundContext(message, conv, contact, account, template, thread_ids,
+                               author_name=author_name, **extra)
 
     async def load_sync_state(self, account: str, key: str) -> dict | None:
         async with self.ctx.uow_factory() as uow:

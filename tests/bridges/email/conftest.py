@@ -61,7 +61,7 @@ def email_settings(db_url: str, dovecot: DovecotServer, user: str, smtp_port: in
         EMAIL_IMAP_USER=user, EMAIL_IMAP_PASSWORD=PASSWORD, EMAIL_IMAP_SSL=False,
         EMAIL_SMTP_HOST="127.0.0.1", EMAIL_SMTP_PORT=smtp_port, EMAIL_SMTP_STARTTLS=False,
         EMAIL_SMTP_USER="smtp-user", EMAIL_SMTP_PASSWORD="smtp-pass",
-        EMAIL_FROM_NAME="Acme Support", **{"THREADLINE_AI": "off", **extra})
+        **{"EMAIL_FROM_NAME": "Acme Support", "THREADLINE_AI": "off", **extra})
 
 
 @pytest.fixture

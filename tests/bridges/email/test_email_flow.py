@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.model import Actor, DeliveryStatus, Status
+from core.model import Actor, Agent, DeliveryStatus, Status
 from tests.bridges.email.conftest import (
     all_messages,
     customer_mail,
@@ -172,3 +172,33 @@ Message-ID: {OUR_ID}
 
 --b1--
 """
+
+
+async def test_from_shows_the_agent_at_the_account_when_configured(make_runtime, dovecot,
+                                                                     mailbox_user, smtp):
+    rt = await make_runtime(EMAIL_FROM_STYLE="agent")
+    await start_sync(rt)
+    conv, _ = await _first_conversation(rt, dovecot, mailbox_user, customer_mail(
+        mailbox_user, message_id="<from-1@customer.example>"))
+    ana = await rt.inbox.upsert_agent(Agent("Ana Ruiz", "ana@acme.example"), Actor.system())
+    await rt.inbox.reply(conv.id, "Sale mañana.", Actor.agent(ana.id))
+    await rt.dispatcher.run_once()
+    sender = smtp.messages[-1].parsed["From"].addresses[0]
+    assert (sender.display_name, sender.addr_spec) == ("Ana Ruiz at Acme Support", mailbox_user)
+    # Not a person: the account's name alone.
+    await rt.inbox.reply(conv.id, "Automatic update", Actor.system())
+    await rt.dispatcher.run_once()
+    assert smtp.messages[-1].parsed["From"].addresses[0].display_name == "Acme Support"
+
+
+async def test_without_a_name_the_from_is_the_bare_address_never_email(make_runtime, dovecot,
+                                                                        mailbox_user, smtp):
+    rt = await make_runtime(EMAIL_FROM_NAME=None)
+    await start_sync(rt)
+    conv, _ = await _first_conversation(rt, dovecot, mailbox_user, customer_mail(
+        mailbox_user, message_id="<from-2@customer.example>"))
+    await rt.inbox.reply(conv.id, "Hola", Actor.system())
+    await rt.dispatcher.run_once()
+    raw_from = smtp.messages[-1].parsed["From"]
+    assert raw_from.addresses[0].display_name == "" and "Email" not in str(raw_from)
+    assert raw_from.addresses[0].addr_spec == mailbox_user
