@@ -142,6 +142,8 @@ class Settings(BaseSettings):
     # Whose name a reply's From shows: the account's ("Support") or the agent's with it
     # ("Ana at Support"). Automatic replies always go under the account's.
     email_from_style: Literal["account", "agent"] = _env("EMAIL_FROM_STYLE", "account")
+    # Reply-all: a reply copies (Cc) the others the customer's last mail was sent to.
+    email_reply_all: bool = _env("EMAIL_REPLY_ALL", True)
     email_sent_folder: str | None = _env("EMAIL_SENT_FOLDER")
     email_max_attachment_mb: float = _env("EMAIL_MAX_ATTACHMENT_MB", 25, gt=0)
     email_max_message_mb: float = _env("EMAIL_MAX_MESSAGE_MB", 50, gt=0)

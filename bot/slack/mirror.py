@@ -18,7 +18,7 @@ from bot.slack.views import card as card_views
 from bot.slack.views import thread as thread_views
 from bot.slack.views.ai_note import ai_note_message
 from core.delivery import PermanentError
-from core.model import Agent, Direction, Message, MessageKind, Role
+from core.model import ActorType, Agent, Direction, Message, MessageKind, Role
 from core.ports import FileStore, Link
 from core.usecases import Inbox
 
@@ -207,14 +207,17 @@ class SlackMirror:
         """Post a customer message, coalescing the ones right behind it that are not
         mirrored yet: a burst then costs fewer posts against Slack's per-channel limit."""
         batch, blocks = [], 0
-        for message in (m for m in details.messages if m.id >= first.id):
+        later = [m for m in details.messages if m.id >= first.id]
+        authors = await self._authors(details.contact, later)
+        for message in later:
             if message.id != first.id and (
                 message.direction is not Direction.IN or message.kind is not MessageKind.MESSAGE
                 or message.id in mirrored or len(batch) >= COALESCE_MAX
+                or message.author != first.author  # one post, one sender's name on it
             ):
                 break
             payload = thread_views.customer_message(
-                self.presenter.message(message, details.contact, {}))
+                self.presenter.message(message, authors.get(message.id, details.contact), {}))
             if batch and blocks + len(payload["blocks"]) > MAX_BLOCKS:
                 break
             batch.append((message, payload))
@@ -242,14 +245,26 @@ class SlackMirror:
             if base == post_ref and link.message_id is not None:
                 parts.append((int(n or 0), link.message_id))
         contact = (await self.inbox.conversation_summary(conv_id)).contact
-        payloads = []
-        for _, message_id in sorted(parts):
-            message = await self.inbox.message(message_id)
-            payloads.append(thread_views.customer_message(
-                self.presenter.message(message, contact, {})))
+        messages = [await self.inbox.message(message_id) for _, message_id in sorted(parts)]
+        authors = await self._authors(contact, messages)
+        payloads = [thread_views.customer_message(
+            self.presenter.message(message, authors.get(message.id, contact), {}))
+            for message in messages]
         if payloads:
             channel, ts = split_ref(post_ref)
             await self.slack.update(channel, ts, **_joined(payloads))
+
+    async def _authors(self, contact, messages) -> dict[int, object]:
+        """Each message's own sender (a colleague in Cc who answers, the customer's
+        assistant, MAILER-DAEMON), where it is not the conversation's contact."""
+        others = {m.author.id for m in messages if m.author.type is ActorType.CONTACT
+                  and isinstance(m.author.id, int)
+                  and (contact is None or m.author.id != contact.id)}
+        if not others:
+            return {}
+        found = await self.inbox.contacts(sorted(others))
+        return {m.id: found[m.author.id] for m in messages if m.author.id in found
+                and m.author.type is ActorType.CONTACT}
 
     async def _post_once(self, key: str, conv_id: int, message_id: int | None, channel: str,
                          *, thread_ts: str | None = None, carried: list[int] | None = None,

@@ -48,6 +48,7 @@ log = logging.getLogger("threadline.email")
 
 SURFACE = "email"
 UNKNOWN_SENDER = "unknown-sender@threadline.invalid"
+MAX_CC = 20  # more is a mailing list's work, not a support reply's
 Receive = Callable[[InboundMessage], Awaitable[InboundResult]]
 
 
@@ -198,6 +199,24 @@ class EmailBridge:
             return f"{ctx.author_name} at {base}" if base else ctx.author_name
         return base
 
+    def reply_all(self, ctx: OutboundContext) -> list[str]:
+        """Who else gets a staff reply (Cc): the sender of the customer's last mail, when a
+        colleague of theirs wrote it, and everyone it went To or Cc, except our own
+        addresses and the conversation's contact (already in To). Automatic mail copies
+        nobody; EMAIL_REPLY_ALL=false turns it off."""
+        last = ctx.last_inbound
+        if not self.config.reply_all or last is None or ctx.message.meta.get("automatic"):
+            return []
+        seen = {ctx.contact.address.lower(), *self.own_addresses, UNKNOWN_SENDER}
+        out: list[str] = []
+        for address in (ctx.last_inbound_sender, *(last.meta.get("to") or []),
+                        *(last.meta.get("cc") or [])):
+            address = str(address or "").strip().lower()
+            if "@" in address and address not in seen and len(out) < MAX_CC:
+                seen.add(address)
+                out.append(address)
+        return out
+
     async def build_outgoing(self, ctx: OutboundContext) -> OutgoingMail:
         message, conv = ctx.message, ctx.conversation
         assert message.id is not None and conv.id is not None
@@ -224,6 +243,7 @@ class EmailBridge:
             thread_ids=list(ctx.thread_ids),
             attachments=attachments,
             automatic=bool(message.meta.get("automatic")),
+            cc=self.reply_all(ctx),
         )
 
     async def send(self, ctx: OutboundContext) -> str:
@@ -241,7 +261,8 @@ class EmailBridge:
                          self.config.account, mid)
                 return mid
         try:
-            await asyncio.to_thread(send_mail, self.config, msg, [outgoing.to_address], token)
+            await asyncio.to_thread(send_mail, self.config, msg,
+                                    [outgoing.to_address, *outgoing.cc], token)
         except OutcomeUnknown:  # the server may have it: the copy keeps saying "sending"
             placed.drop()
             raise

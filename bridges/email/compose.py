@@ -39,6 +39,7 @@ class OutgoingMail:
     thread_ids: list[str] = field(default_factory=list)  # oldest first
     attachments: list[OutgoingAttachment] = field(default_factory=list)
     automatic: bool = False  # Threadline's own automatic mail (auto-replies)
+    cc: list[str] = field(default_factory=list)  # reply-all: the others the customer wrote to
 
 
 def domain_of(address: str) -> str:
@@ -86,6 +87,8 @@ def build_mail(mail: OutgoingMail, reply: bool) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = _address(mail.from_name, mail.from_address)
     msg["To"] = _address(mail.to_name, mail.to_address)
+    if mail.cc:
+        msg["Cc"] = [_address("", a) for a in mail.cc]
     msg["Subject"] = reply_subject(mail.subject) if reply else (mail.subject or "")
     msg["Date"] = format_datetime(mail.date)
     msg["Message-ID"] = mail.message_id

@@ -27,6 +27,7 @@ class MailboxConfig:
     folder: str = "INBOX"
     from_name: str = ""
     from_style: str = "account"  # "agent": "Ana at Support" for replies staff wrote
+    reply_all: bool = True  # replies copy the others the customer's last mail went to
     auth: str = "password"
     oauth: OAuthConfig | None = None
     poll_seconds: float = 60.0

@@ -6,12 +6,15 @@ Maps SMTP outcomes onto core.delivery errors: 4xx and lost connections are worth
 
 from __future__ import annotations
 
+import logging
 import smtplib
 import ssl
 from email.message import EmailMessage
 
 from bridges.email.config import MailboxConfig
 from core.delivery import OutcomeUnknown, PermanentError, TransientError
+
+log = logging.getLogger("threadline.email")
 
 
 class SmtpAuthError(TransientError):
@@ -64,9 +67,14 @@ def send_mail(cfg: MailboxConfig, msg: EmailMessage, recipients: list[str],
                                 str(exc.smtp_code)) from exc
         handed_over = True
         refused = smtp.send_message(msg, from_addr=cfg.address, to_addrs=recipients)
-        if refused:
-            code, text = next(iter(refused.values()))
+        if recipients and recipients[0] in refused:  # the customer it is for: not sent
+            code, text = refused[recipients[0]]
             raise _error_for(code, text, "recipient refused")
+        if refused:
+            # Only copies were refused: the customer has it, and a retry would send it
+            # twice to everyone else. The refused Cc is logged.
+            log.warning("SMTP server refused %d of %d recipients (%s); sent to the others",
+                        len(refused), len(recipients), ", ".join(sorted(refused)))
     except smtplib.SMTPRecipientsRefused as exc:
         code, text = next(iter(exc.recipients.values()))
         raise _error_for(code, text, "recipient refused") from exc

@@ -34,6 +34,10 @@ class OutboundContext:
     # the provider may have the message already.
     unsure: bool = False
     author_name: str | None = None  # the agent who wrote it (None: an automation, the system)
+    # The customer message this answers (the latest before it) and its sender's address:
+    # email's reply-all takes the others it was sent to from there.
+    last_inbound: Message | None = None
+    last_inbound_sender: str | None = None
 
     @property
     def still_queued(self) -> bool:
@@ -90,8 +94,15 @@ class DeliveryUseCases(UseCaseBase):
         if message.author.type is ActorType.AGENT and isinstance(message.author.id, int):
             agent = await uow.agents.get(message.author.id)
             author_name = agent.name if agent else None
+        last = await uow.messages.last_inbound_before(conv.id, message.id)
+        sender = None
+        if last is not None and last.author.type is ActorType.CONTACT and isinstance(
+                last.author.id, int):
+            author = await uow.contacts.get(last.author.id)
+            sender = author.address if author else None
         return OutboundContext(message, conv, contact, account, template, thread_ids,
-                               author_name=author_name, **extra)
+                               author_name=author_name, last_inbound=last,
+                               last_inbound_sender=sender, **extra)
 
     async def load_sync_state(self, account: str, key: str) -> dict | None:
         async with self.ctx.uow_factory() as uow:

@@ -116,6 +116,16 @@ class SqlMessageRepository(Repository):
         row = (await self.conn.execute(stmt)).first()
         return message_from_row(row) if row else None
 
+    async def last_inbound_before(self, conversation_id: int,
+                                  message_id: int | None) -> Message | None:
+        """The latest customer message stored before `message_id` (any, when None)."""
+        where = [_m.conversation_id == conversation_id, _m.direction == "in"]
+        if message_id is not None:
+            where.append(_m.id < message_id)
+        stmt = select(*_COLUMNS).where(*where).order_by(_m.id.desc()).limit(1)
+        row = (await self.conn.execute(stmt)).first()
+        return message_from_row(row) if row else None
+
     async def search(self, text: str, include_resolved: bool, limit: int) -> list[SearchHit]:
         if not text.split():
             return []

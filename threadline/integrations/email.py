@@ -72,6 +72,7 @@ def mailbox_config(account: Account, s: Settings) -> MailboxConfig | None:
         smtp_user=s.email_smtp_user, smtp_password=s.email_smtp_password,
         smtp_starttls=s.email_smtp_starttls, folder=s.email_imap_folder,
         from_name=s.email_from_name or account.name, from_style=s.email_from_style,
+        reply_all=s.email_reply_all,
         auth=s.email_auth, oauth=oauth,
         poll_seconds=s.email_poll_seconds, lookback_days=s.email_lookback_days,
         sent_folder="" if sent and sent.lower() == "none" else sent,

@@ -202,3 +202,55 @@ async def test_without_a_name_the_from_is_the_bare_address_never_email(make_runt
     raw_from = smtp.messages[-1].parsed["From"]
     assert raw_from.addresses[0].display_name == "" and "Email" not in str(raw_from)
     assert raw_from.addresses[0].addr_spec == mailbox_user
+
+
+def _with_cc(raw: bytes, cc: str) -> bytes:
+    head, sep, rest = raw.partition(b"\n")
+    return head + sep + f"Cc: {cc}\n".encode() + rest
+
+
+async def test_a_colleague_in_cc_answers_under_their_own_name_and_stays_copied(
+        make_runtime, dovecot, mailbox_user, smtp):
+    """Reply-all over real IMAP and SMTP: Carla writes with her colleague Luis in Cc; our
+    reply copies Luis; Luis answers himself and is its author (a contact of his own); the
+    next reply goes To Carla, the conversation's contact, and Cc Luis again."""
+    rt = await make_runtime()
+    await start_sync(rt)
+    first = _with_cc(customer_mail(mailbox_user, message_id="<cc-1@customer.example>"),
+                     "Luis Pardo <luis@customer.example>, " + mailbox_user)
+    conv, _ = await _first_conversation(rt, dovecot, mailbox_user, first)
+    await rt.inbox.reply(conv.id, "Mañana sale.", Actor.system())
+    await rt.dispatcher.run_once()
+    sent = smtp.messages[-1]
+    assert [a.addr_spec for a in sent.parsed["Cc"].addresses] == ["luis@customer.example"]
+    assert sorted(sent.rcpt_tos) == ["carla@customer.example", "luis@customer.example"]
+
+    luis = customer_mail(mailbox_user, subject="Re: Where is my parcel?",
+                         sender="Luis Pardo <luis@customer.example>", body="Gracias, Luis.",
+                         in_reply_to=sent.parsed["Message-ID"],
+                         references=["<cc-1@customer.example>", sent.parsed["Message-ID"]])
+    dovecot.append(mailbox_user, luis)
+    await eventually(lambda: _count_is(rt, 2), "Luis's answer")
+    details = await rt.inbox.conversation(conv.id)
+    answer = [m for m in details.messages if m.body == "Gracias, Luis."][0]
+    authors = await rt.inbox.contacts([answer.author.id])
+    assert authors[answer.author.id].address == "luis@customer.example"
+    assert details.contact.address == "carla@customer.example"  # still Carla's conversation
+
+    await rt.inbox.reply(conv.id, "De nada.", Actor.system())
+    await rt.dispatcher.run_once()
+    again = smtp.messages[-1].parsed
+    assert again["To"].addresses[0].addr_spec == "carla@customer.example"
+    assert [a.addr_spec for a in again["Cc"].addresses] == ["luis@customer.example"]
+
+
+async def test_reply_all_can_be_turned_off(make_runtime, dovecot, mailbox_user, smtp):
+    rt = await make_runtime(EMAIL_REPLY_ALL=False)
+    await start_sync(rt)
+    first = _with_cc(customer_mail(mailbox_user, message_id="<cc-2@customer.example>"),
+                     "luis@customer.example")
+    conv, _ = await _first_conversation(rt, dovecot, mailbox_user, first)
+    await rt.inbox.reply(conv.id, "Ok", Actor.system())
+    await rt.dispatcher.run_once()
+    assert smtp.messages[-1].parsed["Cc"] is None
+    assert smtp.messages[-1].rcpt_tos == ["carla@customer.example"]
