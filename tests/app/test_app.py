@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ import pytest
 from core.inbound import InboundMessage
 from core.model import Channel
 from tests.app.helpers import T0, add_rows, effect
+from tests.free_port import free_port
 from threadline.app import create_app
 from threadline.config import ThreadlineConfig
 from threadline.runtime import Runtime
@@ -114,15 +114,11 @@ async def test_lifespan_starts_and_stops_workers(runtime, uow_factory):
     assert not runtime.scheduler.running and not runtime.leader.is_leader
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_threadline_serve_end_to_end(tmp_path):
     """`threadline serve` on the embedded SQLite default: migrates, serves, logs what is off."""
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k.upper() not in ENV_NAMES}
     env.update(THREADLINE_PORT=str(port), PYTHONPATH=str(ROOT),
                THREADLINE_SCHEDULER_INTERVAL_SECONDS="1")

@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.free_port import free_port
+
 INSTALL_HINT = "install it with `apt-get install dovecot-imapd`"
 
 _CONFIG = """\
@@ -90,12 +92,6 @@ def find_dovecot() -> str:
     raise DovecotUnavailable(f"the dovecot binary was not found: {INSTALL_HINT}")
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _children_of(pid: int) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
@@ -128,7 +124,7 @@ class DovecotServer:
                 f"the dovecot/dovenull OS users are missing: {INSTALL_HINT}") from None
         self._uid, self._gid = owner.pw_uid, owner.pw_gid
         self.root = Path(tempfile.mkdtemp(prefix="threadline-dovecot-"))
-        self.port = _free_port()
+        self.port = free_port()
         self.config = self.root / "dovecot.conf"
         self._master_pid: int | None = None
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import sys
 import time
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_requests import SlackRequests
 from tests.fakes.smtp_server import RecordingSmtpServer
 from tests.fakes.twilio_api import FakeTwilioApi
+from tests.free_port import free_port
 
 WORKER = Path(__file__).with_name("worker.py")
 ROOT = WORKER.parents[2]
@@ -45,10 +45,6 @@ ANA = "UANA"
 LEASE_SECONDS = 2.0
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
