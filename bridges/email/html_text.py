@@ -65,6 +65,7 @@ _BARE_LINK = re.compile(r"<((?:https?://|mailto:)[^>\s]+)>")
 _BULLET = re.compile(r"^((?:  )*)  [*+-] ", re.M)
 _NUMBERED = re.compile(r"^((?:  )*)  (\d+)\. ", re.M)
 _HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t]*#*[ \t]*$", re.M)
+_SPACE_BEFORE = re.compile(r"(?<=\S)[ \t]+([,.](?=\s|$))", re.M)  # not !?;: (French)
 _ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!>])")
 
 
@@ -84,7 +85,9 @@ def _readable(markdown: str) -> str:
     text = _BARE_LINK.sub(lambda m: m.group(1).removeprefix("mailto:"), text)
     text = _BULLET.sub(lambda m: f"{m.group(1)}• ", text)
     text = _NUMBERED.sub(lambda m: f"{m.group(1)}{m.group(2)}. ", text)
-    return _ESCAPED.sub(r"\1", text)
+    text = _ESCAPED.sub(r"\1", text)
+    # Inline tags on their own lines (Outlook's spans) leave "Hola , gracias ." behind.
+    return _SPACE_BEFORE.sub(r"\1", text)
 
 
 def html_to_text(html: str) -> str:

@@ -101,6 +101,12 @@ def _filename(part: EmailMessage, index: int) -> str:
     return f"attachment-{index}{ext}"
 
 
+def _boundary_missing(part: EmailMessage) -> bool:
+    """A multipart whose declared boundary never appears: Python keeps the whole body as
+    one string payload. It is the sender's text all the same."""
+    return part.get_content_maintype() == "multipart" and isinstance(part.get_payload(), str)
+
+
 def _leaves(part: EmailMessage):
     """The leaf parts, without descending into attached mails or delivery-status blocks."""
     ctype = part.get_content_type()
@@ -116,6 +122,11 @@ def _walk(msg: EmailMessage) -> tuple[str | None, str | None, list[ParsedAttachm
     plain = html = None
     attachments: list[ParsedAttachment] = []
     for part in _leaves(msg):
+        if _boundary_missing(part):
+            text = part.get_payload()
+            if plain is None and text.strip():
+                plain = text
+            continue
         ctype = part.get_content_type()
         disposition = part.get_content_disposition()
         is_attachment = disposition == "attachment" or (
@@ -176,9 +187,35 @@ def _addresses(msg: EmailMessage, name: str) -> list[str]:
     return [a.lower() for _, a in getaddresses([text])] if text else []
 
 
+def _unreadable(text: str) -> bool:
+    """Binary data in a text part (a wrong charset or content type): mostly control
+    characters or undecodable bytes, which would be posted as garbage."""
+    sample = text[:20_000]
+    if not sample.strip():
+        return False
+    bad = sum(1 for c in sample if c == "\ufffd" or (ord(c) < 32 and c not in "\n\r\t\f"))
+    return bad > 0.1 * len(sample)
+
+
+def _as_attachment(text: str, index: int) -> ParsedAttachment:
+    return ParsedAttachment(f"unreadable-text-{index}.bin", "application/octet-stream",
+                            text.encode("utf-8", errors="surrogateescape"))
+
+
+JUNK_NOTE = ("(the text of this email is not readable — binary data in a text part; it is "
+             "kept as an attachment)")
+
+
 def parse_email(raw: bytes, own_addresses: frozenset[str] = frozenset()) -> ParsedEmail:
     msg = parse_bytes(raw)
     plain, html, attachments = _unpack_tnef(_walk(msg))
+    junk = False
+    if plain is not None and _unreadable(plain):
+        attachments.append(_as_attachment(plain, len(attachments) + 1))
+        plain, junk = None, True
+    if html is not None and _unreadable(html):
+        attachments.append(_as_attachment(html, len(attachments) + 1))
+        html, junk = None, True
     if plain is not None and plain.strip():
         full_text = plain
         reply = split_reply(plain)
@@ -200,6 +237,8 @@ def parse_email(raw: bytes, own_addresses: frozenset[str] = frozenset()) -> Pars
             new_text = full_text
     else:
         full_text = new_text = signature = ""
+        if junk:
+            full_text = new_text = JUNK_NOTE
     return _parsed(msg, own_addresses, new_text=new_text[:PREVIEW_MAX], full_text=full_text,
                    signature=signature, html=html, attachments=attachments,
                    report=delivery_report(msg))
