@@ -282,6 +282,8 @@ def _message(item: dict, phone_id: str, wamid: str, sender: str, name: str, at: 
         msg.body = text(content, "caption")
     elif render is not None and isinstance(content, shape):
         msg.body = render(content)
+        if kind == "system" and text(content, "type") == "user_changed_number":
+            meta["new_wa_id"] = bounded(text(content, "new_wa_id"), MAX_SENDER)
     else:
         _keep_raw(msg, item)
         # Meta names what it could not deliver: {"unsupported": {"type": "video_note"}}

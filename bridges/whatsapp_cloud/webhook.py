@@ -147,6 +147,11 @@ class CloudWebhook:
                 duplicates += 1
             else:
                 stored += 1
+                new_number = parsed.meta.get("new_wa_id")
+                if new_number:  # the customer changed number: the contact follows
+                    await self.inbox.contact_changed_number(
+                        self.numbers[parsed.phone_number_id].account, parsed.sender,
+                        new_number)
         for reaction in delivery.reactions:
             if reaction.phone_number_id not in self.numbers:
                 unrouted.add(reaction.phone_number_id)

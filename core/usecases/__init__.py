@@ -12,6 +12,7 @@ from core.ports import UnitOfWorkFactory
 from core.usecases.analysis import AnalysisUseCases
 from core.usecases.automations import AutomationUseCases
 from core.usecases.base import InboxContext
+from core.usecases.contact_numbers import ContactNumberUseCases
 from core.usecases.customers import CustomerUseCases, ImportReport
 from core.usecases.delivery import DeliveryUseCases, OutboundContext
 from core.usecases.directory import DirectoryUseCases
@@ -52,6 +53,7 @@ class Inbox(
     UndoSendUseCases,
     ReactionUseCases,
     RevisionUseCases,
+    ContactNumberUseCases,
     StaffMessageUseCases,
     UnreadableUseCases,
     AutomationUseCases,

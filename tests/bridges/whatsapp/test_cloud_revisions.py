@@ -94,3 +94,42 @@ async def test_an_unsupported_message_keeps_its_inner_type_and_the_ad_is_kept(cl
     assert by_id["unsupported"].body.startswith("[unsupported WhatsApp message: video_note]")
     assert by_id["unsupported"].meta["unsupported_type"] == "video_note"
     assert by_id["text"].meta["referral"]["headline"] == "Hinges -20%"
+
+
+def changed_number(new: str, *, wamid: str, sender: str = "16505551234") -> dict:
+    """Meta's system notice, from the old number."""
+    return message("system", {"body": f"User A changed from {sender} to {new}",
+                              "new_wa_id": new, "type": "user_changed_number"},
+                   wamid=wamid, sender=sender)
+
+
+async def test_a_changed_number_moves_the_contact_and_its_conversation(client, runtime):
+    await post_meta(client, delivery(change([message(
+        "text", {"body": "pedido 45821?"}, wamid="wamid.N1")])))
+    await post_meta(client, delivery(change([changed_number("16505559999",
+                                                            wamid="wamid.N2")])))
+    await post_meta(client, delivery(change([message(
+        "text", {"body": "soy yo, nuevo número"}, wamid="wamid.N3", sender="16505559999")],
+        sender="16505559999")))
+    stored = await all_messages(runtime.inbox)
+    assert len({m.conversation_id for m in stored}) == 1  # one person, one conversation
+    details = await runtime.inbox.conversation(stored[0].conversation_id)
+    assert details.contact.address == "+16505559999"
+    assert details.conversation.provider_thread_id == "16505559999"  # replies go there
+    assert "contact_changed_number" in [a.action for a in details.activity]
+
+
+async def test_when_the_new_number_wrote_first_the_two_contacts_become_one(client, runtime):
+    await post_meta(client, delivery(change([message(
+        "text", {"body": "old phone"}, wamid="wamid.M1")])))
+    await post_meta(client, delivery(change([message(
+        "text", {"body": "new phone"}, wamid="wamid.M2", sender="16505558888")],
+        sender="16505558888")))
+    await post_meta(client, delivery(change([changed_number("16505558888",
+                                                            wamid="wamid.M3")])))
+    stored = await all_messages(runtime.inbox)
+    contacts = {(await runtime.inbox.conversation(m.conversation_id)).contact.address
+                for m in stored}
+    assert contacts == {"+16505558888"}
+    authors = {m.author.id for m in stored}
+    assert len(authors) == 1  # the old number's messages are the kept contact's now
