@@ -15,6 +15,7 @@ from bot.slack.views.models import (
     SendStatusView,
     TagView,
 )
+from bot.slack.views.text import clock
 from core.analysis import Analysis
 from core.clock import Clock
 from core.errors import WINDOW_CLOSED_CODES
@@ -39,6 +40,12 @@ def reactions_of(message: Message) -> tuple[str, ...]:
     reactions = message.meta.get("reactions") or {}
     values = reactions.values() if isinstance(reactions, dict) else reactions
     return tuple(str(v) for v in values if v)
+
+
+def _duration(message: Message) -> str | None:
+    durations = message.meta.get("durations")
+    seconds = durations.get("0") if isinstance(durations, dict) else None
+    return clock(float(seconds)) if isinstance(seconds, int | float) else None
 
 
 def _referral(message: Message) -> str | None:
@@ -161,6 +168,7 @@ class Presenter:
             revoked=bool(message.meta.get("revoked")),
             media_kind=_media_kind(message),
             referral=_referral(message),
+            media_duration=_duration(message),
         )
 
     @staticmethod

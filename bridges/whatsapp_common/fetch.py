@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
+from bridges.whatsapp_common.audio import ogg_duration
 from bridges.whatsapp_common.media import (
     MediaTooLarge,
     download_failed_note,
@@ -55,8 +56,9 @@ def fetch_handlers(inbox, files: FileStore, download: Download):
             return
         content_type = content_type or pending.attachment.content_type
         key = await files.put(data, name, content_type)
+        duration = ogg_duration(data) if content_type.startswith("audio/") else None
         await inbox.attach_fetched_media(pending.message_id, pending.index, key, len(data),
-                                         content_type)
+                                         content_type, duration_seconds=duration)
 
     async def gave_up(row, error: PermanentError) -> None:
         pending = await inbox.pending_media(int(row.payload["message_id"]),

@@ -63,9 +63,10 @@ class MediaUseCases(UseCaseBase):
 
     async def attach_fetched_media(
         self, message_id: int, index: int, storage_key: str, size: int,
-        content_type: str | None = None,
+        content_type: str | None = None, duration_seconds: float | None = None,
     ) -> bool:
-        """The file landed in the file store. False if it was settled already."""
+        """The file landed in the file store. False if it was settled already.
+        `duration_seconds`: how long an audio file plays (a voice note's label says it)."""
         async with self.ctx.uow_factory() as uow:
             message = await self._message(uow, message_id, lock=True)
             attachment = _pending(message, index)
@@ -76,6 +77,10 @@ class MediaUseCases(UseCaseBase):
             if content_type:
                 attachment.content_type = content_type
             message.meta = _settled(message.meta, index)
+            if duration_seconds is not None:
+                durations = dict(message.meta.get("durations") or {})
+                durations[str(index)] = round(duration_seconds, 1)
+                message.meta = {**message.meta, "durations": durations}
             await uow.messages.save(message)
             await self._notify(uow, "message_changed", message.conversation_id,
                                message_id=message.id, change="media", index=index)

@@ -72,6 +72,7 @@ class MessageView:
     revoked: bool = False  # the customer deleted it (its text is kept, shown struck)
     media_kind: str | None = None  # WhatsApp media type (voice, image, sticker...): its label
     referral: str | None = None  # the ad or post the customer clicked through from
+    media_duration: str | None = None  # a voice note's or audio's length, "0:14"
 
 
 @dataclass(frozen=True)

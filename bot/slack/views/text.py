@@ -142,6 +142,14 @@ def mrkdwn(text: str, *, verbatim: bool = True) -> dict:
     return obj
 
 
+def clock(seconds: float) -> str:
+    """A recording's length as players show it: 0:14, 3:05, 1:02:09."""
+    total = int(round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
 def format_duration(seconds: float | None) -> str:
     """ "45 s", "12 min", "3 h 5 min", "2 d 4 h" (negative counts as its absolute value)."""
     if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):

@@ -149,7 +149,8 @@ def _no_text(view: MessageView) -> str:
         label = MEDIA_LABELS[view.media_kind]
         names = [escape_mrkdwn(truncate(a.filename, 100)) for a in view.attachments
                  if a.filename and view.media_kind == "document"]
-        return f"{label}{': ' + names[0] if names else ''}"
+        length = f" {view.media_duration}" if view.media_duration else ""
+        return f"{label}{length}{': ' + names[0] if names else ''}"
     if view.attachments:
         return f"📎 {len(view.attachments)} file(s)"
     return "_(no text)_"

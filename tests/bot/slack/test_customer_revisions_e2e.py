@@ -11,8 +11,11 @@ import pytest
 
 from bot.slack.views import ids
 from core.model import Attachment, DeliveryStatus
+from core.ports import ViewQuery
 from tests.bot.slack.harness import INBOX
 from tests.bot.slack.test_mirror_e2e import sent, staff_says  # noqa: F401 - a fixture
+from tests.bridges.whatsapp.payloads import change, delivery, message, signed_meta
+from tests.bridges.whatsapp.test_audio_duration import opus
 
 SURFACE = "whatsapp_cloud"
 
@@ -94,3 +97,23 @@ async def test_twilios_referral_fields_are_shown_too(h):
         "ReferralHeadline": "Spring sale", "ReferralSourceUrl": "https://fb.me/t2"})
     [post] = h.slack.thread_replies(INBOX, h.card(r.conversation_id).ts)
     assert "Came from an ad: Spring sale · https://fb.me/t2" in shown(h, post.ts)
+
+
+async def test_a_voice_note_shows_its_length_once_fetched(hw, graph):
+    """Through the real Meta bridge: the webhook carries no duration; once the file is
+    fetched from the Graph API its Ogg header gives it, and the post is redrawn."""
+    graph.add_media("media.voice.1", opus(14.2), "audio/ogg")
+    payload = delivery(change([message("audio", {"id": "media.voice.1",
+                                                 "mime_type": "audio/ogg; codecs=opus",
+                                                 "voice": True}, wamid="wamid.voice1",
+                                       ts=str(int(hw.clock.now().timestamp())))],
+                              phone_id="1234567890"))
+    body, headers = signed_meta("app-secret", payload)
+    assert (await hw.http.post("/webhooks/whatsapp", content=body, headers=headers)
+            ).status_code == 200
+    for _ in range(3):
+        await hw.drain()
+    [conv] = await hw.inbox.list_conversations(ViewQuery())
+    posts = hw.slack.thread_replies(INBOX, hw.card(conv.id).ts)
+    assert any("🎤 Voice note 0:14" in shown(hw, p.ts) for p in posts), [
+        shown(hw, p.ts) for p in posts]
