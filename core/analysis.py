@@ -174,15 +174,16 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-def _compact(value: str) -> str:
+def compact(value: str) -> str:
+    """A reference's identity: folded, without separators ("PED-2024/0318" = "ped20240318")."""
     return re.sub(r"[\s\-_/.#:]", "", fold(value))
 
 
 def appears_in(value: str, text: str) -> bool:
     """Whether a reference value is really written in the text (ignoring case, accents and
     separators), so no engine can invent one."""
-    needle = _compact(value)
-    return bool(needle) and needle in _compact(text)
+    needle = compact(value)
+    return bool(needle) and needle in compact(text)
 
 
 _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
@@ -209,7 +210,7 @@ def sanitize(analysis: Analysis, request: AnalysisRequest, workspace: Workspace)
     refs: list[Reference] = []
     seen: set[tuple[ReferenceKind, str]] = set()
     for r in analysis.references:
-        key = (r.kind, _compact(r.value))
+        key = (r.kind, compact(r.value))
         if key in seen or not appears_in(r.value, text) or len(r.value) > 64:
             continue
         seen.add(key)
@@ -260,10 +261,10 @@ def merge_references(
     primary: Sequence[Reference], extra: Sequence[Reference]
 ) -> tuple[Reference, ...]:
     """The offline engine's references added to a model's (a model may miss one)."""
-    seen = {(r.kind, _compact(r.value)) for r in primary}
+    seen = {(r.kind, compact(r.value)) for r in primary}
     out = list(primary)
     for r in extra:
-        key = (r.kind, _compact(r.value))
+        key = (r.kind, compact(r.value))
         if key not in seen:
             seen.add(key)
             out.append(r)

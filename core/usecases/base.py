@@ -76,6 +76,15 @@ class UseCaseBase:
             raise NotFound("message", message_id)
         return msg
 
+    async def _linked_message(self, uow: UnitOfWork, surface: str, external_id: str, *,
+                              lock: bool = False) -> Message | None:
+        """The stored message a provider id points at; None for one from before Threadline
+        (or a link to a whole conversation)."""
+        link = await uow.links.find(surface, external_id)
+        if link is None or link.message_id is None:
+            return None
+        return await self._message(uow, link.message_id, lock=lock)
+
     async def _require(
         self, uow: UnitOfWork, actor: Actor, permission: Permission, what: str
     ) -> None:

@@ -30,10 +30,10 @@ class ReactionUseCases(UseCaseBase):
         """
         when = (at or self.clock.now()).astimezone(UTC).isoformat()
         async with self.ctx.uow_factory() as uow:
-            link = await uow.links.find(surface, target_provider_message_id)
-            if link is None or link.message_id is None:
+            message = await self._linked_message(uow, surface, target_provider_message_id,
+                                                 lock=True)
+            if message is None:
                 return False
-            message = await self._message(uow, link.message_id, lock=True)
             reactions = dict(message.meta.get("reactions") or {})
             stamps = dict(message.meta.get("reactions_at") or {})
             if stamps.get(actor, "") > when:  # ISO strings of aware UTC times sort in time
@@ -62,7 +62,4 @@ class ReactionUseCases(UseCaseBase):
     ) -> Message | None:
         """The stored message a provider id points at (replies-to quotes), if any."""
         async with self.ctx.uow_factory() as uow:
-            link = await uow.links.find(surface, provider_message_id)
-            if link is None or link.message_id is None:
-                return None
-            return await uow.messages.get(link.message_id)
+            return await self._linked_message(uow, surface, provider_message_id)

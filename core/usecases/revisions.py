@@ -29,11 +29,9 @@ class RevisionUseCases(UseCaseBase):
         customer message, or the report changes nothing (a duplicate or an older one)."""
         when = (at or self.clock.now()).astimezone(UTC).isoformat()
         async with self.ctx.uow_factory() as uow:
-            link = await uow.links.find(surface, target_provider_message_id)
-            if link is None or link.message_id is None:
-                return False
-            message = await self._message(uow, link.message_id, lock=True)
-            if message.direction is not Direction.IN:
+            message = await self._linked_message(uow, surface, target_provider_message_id,
+                                                 lock=True)
+            if message is None or message.direction is not Direction.IN:
                 return False
             meta = dict(message.meta)
             if str(meta.get("revised_at") or "") > when or meta.get("revoked"):

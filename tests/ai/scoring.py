@@ -5,7 +5,6 @@ separators ("#78812" is "78812")."""
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from core.analysis import (
     ReferenceKind,
     TagVocabulary,
     Workspace,
-    fold,
+    compact,
 )
 
 CORPUS = Path(__file__).parent / "corpus"
@@ -37,7 +36,7 @@ class Case:
 
 
 def _key(kind: str, value: str) -> tuple[str, str]:
-    return kind, re.sub(r"[\s\-_/.#:]", "", fold(value))
+    return kind, compact(value)
 
 
 def load_cases(path: Path = CORPUS / "messages.jsonl") -> list[Case]:

@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from core.analysis import Reference, ReferenceKind, fold
+from core.analysis import Reference, ReferenceKind, compact, fold
 
 ORDER, QUOTE, INVOICE = ReferenceKind.ORDER, ReferenceKind.QUOTE, ReferenceKind.INVOICE
 _SEP = r"[-_/.]?"
@@ -171,7 +171,7 @@ def extract(text: str, patterns: Mapping[ReferenceKind, Sequence[re.Pattern[str]
     out: list[Reference] = []
     seen: set[str] = set()
     for _, ref in found:
-        key = re.sub(r"[\s\-_/.#:]", "", fold(ref.value))
+        key = compact(ref.value)
         if key not in seen:
             seen.add(key)
             out.append(ref)
