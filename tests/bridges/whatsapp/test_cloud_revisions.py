@@ -133,3 +133,16 @@ async def test_when_the_new_number_wrote_first_the_two_contacts_become_one(clien
     assert contacts == {"+16505558888"}
     authors = {m.author.id for m in stored}
     assert len(authors) == 1  # the old number's messages are the kept contact's now
+
+
+async def test_a_changed_number_that_is_no_number_is_stored_and_changes_nothing(client,
+                                                                               runtime):
+    await post_meta(client, delivery(change([message(
+        "text", {"body": "hola"}, wamid="wamid.Z1")])))
+    r = await post_meta(client, delivery(change([changed_number("not-a-number",
+                                                                wamid="wamid.Z2")])))
+    assert r.status_code == 200, r.text
+    stored = await all_messages(runtime.inbox)
+    assert len(stored) == 2  # the notice itself is kept, as a message
+    details = await runtime.inbox.conversation(stored[0].conversation_id)
+    assert details.contact.address == "+16505551234"
