@@ -103,18 +103,23 @@ class SlackGateway:
                 return message
         return None
 
-    async def find_uploaded(self, channel: str, thread_ts: str, filename: str, size: int
-                            ) -> bool:
-        """Whether a file of this name and size is already shared by us in the thread: an
-        upload whose answer never came back. Files carry no metadata, so name and size are
-        what tells (two identical files in one thread can only mislead this after a lost
-        answer: the second is then taken for the first)."""
+    async def find_file_post(self, channel: str, thread_ts: str, *, file_ids=(),
+                             filename: str | None = None, size: int | None = None
+                             ) -> dict | None:
+        """Our post in the thread that shares one of these files, or a file of this name and
+        size: an upload whose answer never came back. Files carry no metadata, so without
+        their ids name and size are what tells (two identical files in one thread can only
+        mislead this after a lost answer: the second is then taken for the first)."""
+        wanted = set(file_ids)
         async for message in self._recent(channel, thread_ts):
             if message.get("bot_id") and any(
-                    isinstance(shared, dict) and shared.get("name") == filename
-                    and shared.get("size") == size for shared in message.get("files") or []):
-                return True
-        return False
+                    isinstance(shared, dict) and (
+                        shared.get("id") in wanted
+                        or (filename is not None and shared.get("name") == filename
+                            and shared.get("size") == size))
+                    for shared in message.get("files") or []):
+                return message
+        return None
 
     async def _recent(self, channel: str, thread_ts: str | None) -> AsyncIterator[dict]:
         """The thread's messages (or the channel's recent history), up to LOOKUP_PAGES."""
@@ -153,12 +158,52 @@ class SlackGateway:
             if exc.code != "already_reacted":
                 raise
 
-    async def upload(self, channel: str, thread_ts: str, data: bytes, filename: str,
-                     title: str | None = None) -> None:
+    async def share(self, channel: str, thread_ts: str, files: list[tuple[bytes, str]],
+                    blocks: list[dict]) -> list[str]:
+        """Upload the files and share them in the thread as one post showing `blocks` (a
+        message with its files). Returns the file ids; `share_ts` finds the post.
+
+        The completion goes as a JSON body: the SDK's helper puts every argument in the
+        query string, where a long message's blocks do not fit."""
         await self.pacer.wait(channel)
-        await self._call(self.client.files_upload_v2, channel, channel=channel,
-                         thread_ts=thread_ts, file=data, filename=filename,
-                         title=title or filename)
+        ids = []
+        for data, filename in files:
+            slot = await self._call(self.client.files_getUploadURLExternal, filename=filename,
+                                    length=len(data))
+            await self._send_bytes(slot["upload_url"], data)
+            ids.append(slot["file_id"])
+        body = {"files": [{"id": i, "title": name} for i, (_, name) in zip(ids, files,
+                                                                           strict=True)],
+                "channel_id": channel, "thread_ts": thread_ts, "blocks": blocks}
+        await self._call(self.client.api_call, channel,
+                         api_method="files.completeUploadExternal", json=body)
+        return ids
+
+    async def share_ts(self, channel: str, thread_ts: str, file_id: str) -> str | None:
+        """The ts of the post sharing this file in the thread, once Slack lists it in the
+        file's `shares` (it fills them asynchronously, so a fresh share may be missing)."""
+        info = await self._call(self.client.files_info, file=file_id)
+        shares = (info.get("file") or {}).get("shares") or {}
+        for kind in ("public", "private"):
+            for entry in (shares.get(kind) or {}).get(channel) or []:
+                if entry.get("thread_ts") == thread_ts and entry.get("ts"):
+                    return str(entry["ts"])
+        return None
+
+    async def _send_bytes(self, url: str, data: bytes) -> None:
+        """POST a file's bytes to the upload URL Slack issued."""
+        timeout = aiohttp.ClientTimeout(total=max(30, self.client.timeout * 4))
+        try:
+            async with aiohttp.ClientSession(timeout=timeout) as session, session.post(
+                    url, data=data, proxy=self.client.proxy, ssl=self.client.ssl) as response:
+                if response.status >= 500 or response.status == 429:
+                    raise TransientError(f"Slack's file upload answered {response.status}",
+                                         str(response.status))
+                if response.status != 200:
+                    raise PermanentError(f"Slack's file upload refused the file: "
+                                         f"{response.status}", "upload_refused")
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise TransientError(f"Slack's file upload is unreachable: {exc}", "network") from exc
 
     async def permalink(self, channel: str, ts: str) -> str | None:
         try:

@@ -11,13 +11,24 @@ import logging
 from collections.abc import Callable
 
 from bot.slack.countdown import Countdown
+from bot.slack.file_posts import (
+    FILE,
+    INTENT,
+    MEDIA_POLL_SECONDS,
+    MEDIA_WAIT_SECONDS,
+    FilePosts,
+    has_pending_files,
+    stored_files,
+)
 from bot.slack.gateway import POST_EVENT, SlackGateway, post_payload
 from bot.slack.presenter import Presenter, contact_name
 from bot.slack.views import blocks as block_views
 from bot.slack.views import card as card_views
+from bot.slack.views import customer as customer_views
 from bot.slack.views import thread as thread_views
 from bot.slack.views.ai_note import ai_note_message
-from core.delivery import PermanentError
+from bot.slack.workspace import AUTH_ERRORS
+from core.delivery import PermanentError, RetryAfter
 from core.model import ActorType, Agent, Direction, Message, MessageKind, Role
 from core.ports import FileStore, Link
 from core.usecases import Inbox
@@ -27,8 +38,7 @@ log = logging.getLogger("threadline.slack.mirror")
 CARD = "slack:card"  # "<channel>:<ts>" of the parent message -> conversation
 MSG = "slack:msg"  # "<channel>:<ts>" of a thread message -> message (mirrored or staff-written)
 STATUS = "slack:status"  # "<channel>:<ts>" of the bot's delivery line under a reply -> message
-FILE = "slack:file"  # "<message id>:<n>" once an attachment is uploaded
-INTENT = "slack:intent"  # "<post key>" claimed before a post: a retry looks the post up
+FILE_POST = "slack:file_post"  # "<channel>:<ts>" of a post that also shares its files
 
 COALESCE_MAX = 5  # customer messages per thread post at most
 MAX_BLOCKS = 50  # Slack's limit per message
@@ -69,6 +79,7 @@ class SlackMirror:
         self.inbox, self.slack, self.presenter = inbox, gateway, presenter
         self.files, self.channel_for_account = files, channel_for_account
         self.countdown = Countdown(inbox, gateway, presenter, presenter.clock, countdown_seconds)
+        self.file_posts = FilePosts(inbox, gateway, files)
 
     def handlers(self) -> dict:
         return {
@@ -97,12 +108,19 @@ class SlackMirror:
             return
         mirrored = {link.message_id for link in await self.inbox.links_of(conv_id, MSG)}
         if message.id in mirrored:  # before a crash or retry, or coalesced into another post:
-            await self._upload_attachments(channel, thread_ts, message)  # files still due
+            await self._follow_up_files(conv_id, channel, thread_ts, message)  # files still due
             return
-        details = await self.inbox.conversation(conv_id)
         if message.direction is Direction.IN:
+            waited = (self.presenter.clock.now() - row.created_at).total_seconds()
+            if has_pending_files(message) and waited < MEDIA_WAIT_SECONDS:
+                # Its file is being fetched: posted together it sits with its caption, and
+                # the conversation's later messages keep the order the customer sent.
+                raise RetryAfter(min(MEDIA_POLL_SECONDS, MEDIA_WAIT_SECONDS - waited),
+                                 "waiting for the customer's file", "media_pending")
+            details = await self.inbox.conversation(conv_id)
             await self._post_customer_messages(channel, thread_ts, details, message, mirrored)
             return
+        details = await self.inbox.conversation(conv_id)
         agents = {a.id: a for a in await self.inbox.agents()}
         view = self.presenter.message(message, details.contact, agents,
                                       details.conversation.channel.value)
@@ -119,7 +137,7 @@ class SlackMirror:
         _, ts, _ = await self._post_once(f"msg:{message.id}", conv_id, message.id, channel,
                                          thread_ts=thread_ts, **payload)
         await self.inbox.claim_link(MSG, ref(channel, ts), conv_id, message.id)
-        await self._upload_attachments(channel, thread_ts, message)
+        await self._follow_up_files(conv_id, channel, thread_ts, message)
         if message.leaves_inbox:
             await self._post_status(channel, thread_ts, message)
 
@@ -177,7 +195,7 @@ class SlackMirror:
         if message.attachments:
             # a file fetched after the message was mirrored (media off the webhook's ack)
             channel, thread_ts = await self.ensure_card(conv_id)
-            await self._upload_attachments(channel, thread_ts, message)
+            await self._follow_up_files(conv_id, channel, thread_ts, message)
         # The post may carry the messages coalesced with this one ("<ref>#n" links): it is
         # redrawn whole, from each one's current state, so a "Downloading" line (or a
         # reaction) is refreshed wherever the message sits and no neighbour is dropped.
@@ -205,18 +223,29 @@ class SlackMirror:
     async def _post_customer_messages(self, channel: str, thread_ts: str, details,
                                       first: Message, mirrored: set) -> None:
         """Post a customer message, coalescing the ones right behind it that are not
-        mirrored yet: a burst then costs fewer posts against Slack's per-channel limit."""
-        batch, blocks = [], 0
+        mirrored yet: a burst then costs fewer posts against Slack's per-channel limit.
+        A message with files is a post of its own that shares them."""
         later = [m for m in details.messages if m.id >= first.id]
         authors = await self._authors(details.contact, later)
+        refused = None
+        if stored_files(first) and not await self.inbox.find_link(INTENT, f"msg:{first.id}"):
+            try:
+                return await self._post_with_files(channel, thread_ts, first,
+                                                   authors.get(first.id, details.contact))
+            except PermanentError as exc:  # Slack will not take the files: the text still shows
+                if exc.code in AUTH_ERRORS:
+                    raise
+                refused = exc
+        batch, blocks = [], 0
         for message in later:
             if message.id != first.id and (
                 message.direction is not Direction.IN or message.kind is not MessageKind.MESSAGE
                 or message.id in mirrored or len(batch) >= COALESCE_MAX
                 or message.author != first.author  # one post, one sender's name on it
+                or message.attachments or first.attachments  # files: a post of their own
             ):
                 break
-            payload = thread_views.customer_message(
+            payload = customer_views.customer_message(
                 self.presenter.message(message, authors.get(message.id, details.contact), {}))
             if batch and blocks + len(payload["blocks"]) > MAX_BLOCKS:
                 break
@@ -234,8 +263,40 @@ class SlackMirror:
             Link(MSG, ref(channel, ts) if n == 0 else f"{ref(channel, ts)}#{n}",
                  message.conversation_id, message.id)
             for n, (message, _) in enumerate(batch)])
+        if refused is not None:
+            await self.file_posts.refused(first, refused)
+            conv_id = first.conversation_id
+            await self._post_once(f"refused:{first.id}", conv_id, first.id, channel,
+                                  thread_ts=thread_ts,
+                                  **customer_views.files_refused(refused.text, conv_id))
         for message, _ in batch:
-            await self._upload_attachments(channel, thread_ts, message)
+            await self._follow_up_files(first.conversation_id, channel, thread_ts, message)
+
+    async def _post_with_files(self, channel: str, thread_ts: str, message: Message,
+                               author) -> None:
+        payload = _joined([customer_views.customer_message(
+            self.presenter.message(message, author, {}), sender_line=True)])
+        ts, indexes = await self.file_posts.post(channel, thread_ts, message,
+                                                 payload["blocks"])
+        post = ref(channel, ts)
+        conv_id = message.conversation_id
+        await self.inbox.claim_links(
+            [Link(MSG, post, conv_id, message.id), Link(FILE_POST, post, conv_id, message.id)]
+            + [Link(FILE, f"{message.id}:{n}", conv_id, message.id) for n in indexes])
+        await self._follow_up_files(conv_id, channel, thread_ts, message)  # past the tenth
+
+    async def _follow_up_files(self, conv_id: int, channel: str, thread_ts: str,
+                               message: Message) -> None:
+        """Files of a posted message that are not in Slack yet, each in a post of its own."""
+        if not await self.file_posts.due(message):
+            return
+        details = await self.inbox.conversation_summary(conv_id)
+        authors = await self._authors(details.contact, [message])
+        agents = ({a.id: a for a in await self.inbox.agents()}
+                  if message.author.type is ActorType.AGENT else {})
+        view = self.presenter.message(message, authors.get(message.id, details.contact), agents)
+        await self.file_posts.follow_up(channel, thread_ts, message,
+                                        [customer_views.file_follow_up(view)])
 
     async def _redraw_customer_post(self, conv_id: int, post_ref: str) -> None:
         """Update a customer post with every message it carries, in their posted order."""
@@ -247,9 +308,10 @@ class SlackMirror:
         contact = (await self.inbox.conversation_summary(conv_id)).contact
         messages = [await self.inbox.message(message_id) for _, message_id in sorted(parts)]
         authors = await self._authors(contact, messages)
-        payloads = [thread_views.customer_message(
-            self.presenter.message(message, authors.get(message.id, contact), {}))
-            for message in messages]
+        file_post = await self.inbox.find_link(FILE_POST, post_ref) is not None
+        payloads = [customer_views.customer_message(
+            self.presenter.message(message, authors.get(message.id, contact), {}),
+            sender_line=file_post) for message in messages]
         if payloads:
             channel, ts = split_ref(post_ref)
             await self.slack.update(channel, ts, **_joined(payloads))
@@ -321,25 +383,6 @@ class SlackMirror:
             else:
                 self.countdown.forget(message.id)
         return True
-
-    async def _upload_attachments(self, channel: str, thread_ts: str, message: Message) -> None:
-        for n, attachment in enumerate(message.attachments):
-            if attachment.storage_key is None:
-                continue  # too large or not downloaded: the message body says so
-            key = f"{message.id}:{n}"
-            if await self.inbox.find_link(FILE, key):
-                continue
-            data = await self.files.get(attachment.storage_key)
-            # As with posts: the intent first, so a retry after a lost answer (or a crash
-            # before the link) looks for the shared file instead of sharing it again.
-            first_try = await self.inbox.claim_link(INTENT, f"file:{key}",
-                                                    message.conversation_id, message.id)
-            if not first_try and await self.slack.find_uploaded(
-                    channel, thread_ts, attachment.filename, len(data)):
-                log.info("found the file %s of an earlier attempt; not uploading again", key)
-            else:
-                await self.slack.upload(channel, thread_ts, data, attachment.filename)
-            await self.inbox.claim_link(FILE, key, message.conversation_id, message.id)
 
 
 def _recipients(agents: list[Agent], payload: dict) -> tuple[str, list[str]]:

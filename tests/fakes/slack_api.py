@@ -337,6 +337,7 @@ class FakeFile:
     thread_ts: str | None = None
     initial_comment: str | None = None
     completed: bool = False
+    shares: list[tuple[str, str, str | None]] = field(default_factory=list)  # channel, ts, thread
     url_private: str = ""
     permalink: str = ""
 
@@ -357,6 +358,17 @@ class FakeFile:
             "ims": [c for c in self.channels if c[:1] == "D"],
             "alt_txt": self.alt_txt,
         }
+
+    def shares_api(self) -> dict:
+        """files.info's `shares`: {"public"|"private": {channel: [{ts, thread_ts, ...}]}}."""
+        out: dict[str, dict[str, list[dict]]] = {}
+        for channel, ts, thread_ts in self.shares:
+            kind = "public" if channel[:1] == "C" else "private"
+            entry = {"ts": ts, "channel_name": channel, "team_id": "", "share_user_id": self.user}
+            if thread_ts:
+                entry["thread_ts"] = thread_ts
+            out.setdefault(kind, {}).setdefault(channel, []).append(entry)
+        return out
 
 
 class _Bucket:
@@ -436,6 +448,7 @@ class FakeSlack:
         self.home_views: dict[str, dict] = {}
         self.files: dict[str, FakeFile] = {}
         self.rate_limited_count = 0
+        self.unlisted_shares = 0  # files.info calls still to answer without `shares`
 
         self._seq = itertools.count(1)
         self._ts_counter = itertools.count(1)
@@ -601,6 +614,11 @@ class FakeSlack:
         (formatted as an integer when ``retry_after`` is integral)."""
         self._injections.setdefault(method, []).append(
             _Injection(times, status=429, retry_after=retry_after))
+
+    def list_shares_late(self, times: int = 1) -> None:
+        """Slack shares a file asynchronously: the next ``times`` files.info answers carry
+        no ``shares`` yet (the file post exists; its ts is not listed)."""
+        self.unlisted_shares += times
 
     def set_down(self, down: bool = True) -> None:
         """Outage: every request (API, upload, download) answers 503 until set_down(False)."""
@@ -1291,6 +1309,16 @@ class FakeSlack:
             if f.content is None:
                 raise _ApiError("file_upload_not_complete")  # bytes never POSTed
             done.append(f)
+        blocks = None if args.get("initial_comment") else args.get("blocks")  # as documented
+        if blocks:
+            if not isinstance(blocks, list):
+                raise _ApiError("invalid_blocks_format")
+            errors = validate_blocks(blocks, surface="message")
+            if errors:
+                raise _ApiError("invalid_blocks", errors)
+            if any(isinstance(b, dict) and b.get("type") == "markdown" for b in blocks):
+                # Slack answers so for a markdown block here (chat.postMessage takes it)
+                raise _ApiError("internal_error")
         for item, f in zip(items, done, strict=True):
             f.title = item.get("title") or f.name
             f.completed, f.channels, f.thread_ts = True, list(channels), thread_ts
@@ -1298,15 +1326,23 @@ class FakeSlack:
         for channel in channels:  # a file share creates a message, like Slack
             msg = FakeMessage(channel=channel, ts=self.next_ts(), user=self.bot_user_id,
                               bot_id=self.bot_id, text=args.get("initial_comment") or "",
+                              blocks=copy.deepcopy(blocks) if blocks else None,
                               thread_ts=thread_ts, files=list(done), args=copy.deepcopy(args))
             self.messages[(channel, msg.ts)] = msg
+            for f in done:
+                f.shares.append((channel, msg.ts, thread_ts))
         return {"files": [{"id": f.id, "title": f.title} for f in done]}
 
     def _api_files_info(self, args: dict) -> dict:
         f = self.files.get(args.get("file", ""))
         if f is None or not f.completed:
             raise _ApiError("file_not_found")
-        return {"file": f.to_api(), "comments": [], "response_metadata": {"next_cursor": ""}}
+        info = f.to_api()
+        if self.unlisted_shares > 0:
+            self.unlisted_shares -= 1
+        else:
+            info["shares"] = f.shares_api()
+        return {"file": info, "comments": [], "response_metadata": {"next_cursor": ""}}
 
 
 class _ApiError(Exception):

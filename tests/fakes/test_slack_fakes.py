@@ -269,6 +269,29 @@ async def test_files_upload_v2_round_trip_into_thread(slack, client):
         assert no_auth.headers["content-type"].startswith("text/html")
 
 
+async def test_a_file_share_with_blocks_is_one_message_listed_in_the_files_shares(slack, client):
+    parent = await client.chat_postMessage(channel="C1", text="card")
+    slot = await client.files_getUploadURLExternal(filename="a.jpg", length=3)
+    async with httpx.AsyncClient() as http:
+        assert (await http.post(slot["upload_url"], content=b"abc")).status_code == 200
+    files = [{"id": slot["file_id"], "title": "a.jpg"}]
+    with pytest.raises(SlackApiError) as err:  # as Slack answers a markdown block here
+        await client.api_call("files.completeUploadExternal", json={
+            "files": files, "channel_id": "C1", "thread_ts": parent["ts"],
+            "blocks": [{"type": "markdown", "text": "**x**"}]})
+    assert err.value.response["error"] == "internal_error"
+    await client.api_call("files.completeUploadExternal", json={
+        "files": files, "channel_id": "C1", "thread_ts": parent["ts"], "blocks": [section("hola")]})
+    [post] = slack.thread_replies("C1", parent["ts"])
+    assert post.blocks == [section("hola")] and [f.id for f in post.files] == [slot["file_id"]]
+
+    slack.list_shares_late(1)
+    assert "shares" not in (await client.files_info(file=slot["file_id"]))["file"]
+    shares = (await client.files_info(file=slot["file_id"]))["file"]["shares"]
+    assert shares["public"]["C1"][0]["ts"] == post.ts
+    assert shares["public"]["C1"][0]["thread_ts"] == parent["ts"]
+
+
 async def test_staff_file_download(slack):
     f = slack.add_file(b"%PNG...", "shot.png")
     assert f.to_api()["mimetype"] == "image/png"

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 
+from bot.slack.file_posts import MEDIA_WAIT_SECONDS
 from bot.slack.views import ids
 from core.model import Attachment, DeliveryStatus
 from core.ports import ViewQuery
@@ -57,6 +58,8 @@ async def test_media_without_text_says_what_it_is(h):
     r = await h.customer_writes("", attachments=[voice], meta={"type": "audio", "voice": True})
     sticker = Attachment("sticker.webp", "image/webp", 0, pending_ref="media-2")
     await h.customer_writes("", attachments=[sticker], meta={"type": "sticker"})
+    h.advance(MEDIA_WAIT_SECONDS)  # their files never come: posted without them
+    await h.drain()
     text = " ".join(shown(h, m.ts) for m in h.slack.thread_replies(INBOX, h.card(
         r.conversation_id).ts))
     assert "🎤 Voice note" in text and "🏷️ Sticker" in text and "(no text)" not in text

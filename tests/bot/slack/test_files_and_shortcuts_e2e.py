@@ -15,8 +15,11 @@ async def test_customer_attachment_is_uploaded_into_the_thread(h):
     card = h.card(r.conversation_id)
     (upload,) = h.slack.uploads_in(INBOX, card.ts)
     assert upload.content == b"%PDF-1.7 factura" and upload.name == "factura año.pdf"
-    (reply,) = [m for m in h.slack.thread_replies(INBOX, card.ts) if m.username == "Lucía"]
-    assert "video.mp4" in json.dumps(reply.blocks, ensure_ascii=False)  # said, not lost
+    (reply,) = h.slack.thread_replies(INBOX, card.ts)  # the file and its text: one post
+    assert [f.id for f in reply.files] == [upload.id]
+    shown = json.dumps(reply.blocks, ensure_ascii=False)
+    assert "*Lucía*" in shown and "adjunto la factura" in shown  # who sent it, with what
+    assert "video.mp4" in shown  # said, not lost
     await h.drain()  # a retry of the row does not upload twice
     assert len(h.slack.uploads_in(INBOX, card.ts)) == 1
 

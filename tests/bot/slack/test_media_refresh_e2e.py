@@ -1,12 +1,12 @@
-"""Customer files fetched after their message reached Slack: the post that shows a message
-ends showing the file (or why there is none), whether it was posted alone or coalesced
-with the messages behind it."""
+"""Customer files in the thread: each in the same post as its caption, in the order sent; a
+file that is slow to come follows its message's post, and one that cannot be had is said."""
 
 from __future__ import annotations
 
 import json
 from datetime import timedelta
 
+from bot.slack.file_posts import MEDIA_WAIT_SECONDS
 from tests.bot.slack.harness import INBOX
 from tests.bridges.whatsapp.payloads import change, delivery, message, signed_meta
 from tests.fakes.graph_api import graph_error
@@ -32,6 +32,13 @@ def shown(m) -> str:
     return json.dumps(m.blocks or [], ensure_ascii=False) + (m.text or "")
 
 
+async def run_for(hw, seconds: int) -> None:
+    """The dispatcher at work for a while, second by second."""
+    for _ in range(seconds):
+        hw.advance(1)
+        await hw.drain()
+
+
 async def settle(hw) -> None:
     for _ in range(6):  # past the fetch jobs' retry backoff
         hw.advance(120)
@@ -39,36 +46,56 @@ async def settle(hw) -> None:
 
 
 async def thread_of(hw):
-    """The card and the customer's posts under it (uploaded files are posts of their own)."""
+    """The card and every post under it, in thread order."""
     [parent] = hw.slack.parents_in(INBOX)
     replies = hw.slack.thread_replies(INBOX, parent.ts)
-    return parent, [hw.slack.message(INBOX, r.ts) for r in replies if not r.files]
+    return parent, [hw.slack.message(INBOX, r.ts) for r in replies]
 
 
-async def test_a_coalesced_post_shows_every_file_once_fetched(hw, graph):
+def files_of(post) -> list[bytes]:
+    return [f.content for f in post.files or []]
+
+
+async def test_a_photo_shares_its_post_with_its_caption_in_the_order_sent(hw, graph):
     graph.add_media("m1", JPEG, "image/jpeg")
     graph.add_media("m2", PNG, "image/png")
-    for media in ("/m1", "/m2"):  # first attempts fail: the post goes out "downloading"
-        graph.fail(graph_error(2, "Service temporarily unavailable", status=503),
-                   path_contains=media)
     await webhook(hw, image("m1", "foto uno", "wamid.c1"), message(
         "text", {"body": "y otra cosa"}, wamid="wamid.c2"), image("m2", "foto dos", "wamid.c3"))
-    await hw.drain()
-    parent, [post] = await thread_of(hw)  # three messages, one coalesced post
-    assert shown(post).count("Downloading") == 2
-    assert all(t in shown(post) for t in ("foto uno", "y otra cosa", "foto dos"))
-
+    await run_for(hw, 5)
     await settle(hw)
-    parent, [post] = await thread_of(hw)
-    text = shown(post)
-    assert "Downloading" not in text
-    assert all(t in text for t in ("foto uno", "y otra cosa", "foto dos"))  # none lost
-    assert text.index("foto uno") < text.index("y otra cosa") < text.index("foto dos")
-    uploads = hw.slack.uploads_in(INBOX, parent.ts)
-    assert sorted(hw.slack.file_bytes(f.id) for f in uploads) == sorted([JPEG, PNG])
+    _, posts = await thread_of(hw)
+    assert [(files_of(p), [t for t in ("foto uno", "y otra cosa", "foto dos") if t in shown(p)])
+            for p in posts] == [([JPEG], ["foto uno"]), ([], ["y otra cosa"]),
+                                ([PNG], ["foto dos"])]
+    for post in (posts[0], posts[2]):  # Slack shows a file post under the bot: named in it
+        assert ":bust_in_silhouette: *" in shown(post) and "Downloading" not in shown(post)
+    assert len(hw.slack.uploads_in(INBOX)) == 2  # a retry of a row shares nothing twice
 
 
-async def test_a_coalesced_file_that_cannot_be_had_says_why_in_its_post(hw, graph):
+async def test_a_slow_file_holds_the_messages_behind_it_then_follows_its_post(hw, graph):
+    graph.add_media("m1", JPEG, "image/jpeg")
+    for _ in range(40):  # far longer than the mirror waits for a file
+        graph.fail(graph_error(2, "Service temporarily unavailable", status=503),
+                   path_contains="/m1")
+    await webhook(hw, image("m1", "foto lenta", "wamid.w1"),
+                  message("text", {"body": "después"}, wamid="wamid.w2"))
+    await run_for(hw, int(MEDIA_WAIT_SECONDS) - 2)
+    _, posts = await thread_of(hw)
+    assert posts == []  # waiting for the photo: "después" does not overtake it
+    await run_for(hw, 4)
+    _, posts = await thread_of(hw)
+    assert ["foto lenta" in shown(p) for p in posts] == [True, False]
+    assert "Downloading" in shown(posts[0]) and "después" in shown(posts[1])
+
+    graph.scripted.clear()  # Meta serves the file again
+    await settle(hw)
+    _, posts = await thread_of(hw)
+    assert len(posts) == 3 and "Downloading" not in shown(posts[0])
+    assert files_of(posts[2]) == [JPEG]
+    assert ":paperclip:" in shown(posts[2]) and "foto lenta" in shown(posts[2])
+
+
+async def test_a_file_that_cannot_be_had_says_why_in_its_post(hw, graph):
     graph.add_media("ok", JPEG, "image/jpeg")
     graph.fail(graph_error(2, "Service temporarily unavailable", status=503),
                path_contains="/ok")
@@ -76,37 +103,17 @@ async def test_a_coalesced_file_that_cannot_be_had_says_why_in_its_post(hw, grap
                path_contains="/gone")  # then a 404 for good: the fake knows no such media
     await webhook(hw, message("text", {"body": "mira"}, wamid="wamid.f1"),
                   image("ok", "la buena", "wamid.f2"), image("gone", "la mala", "wamid.f3"))
-    await hw.drain()
-    _, [post] = await thread_of(hw)
-    assert shown(post).count("Downloading") == 2
-
+    await run_for(hw, 10)  # the retried fetch lands while its message waits for it
     await settle(hw)
-    parent, [post] = await thread_of(hw)
-    text = shown(post)
-    assert "Downloading" not in text
-    assert all(t in text for t in ("mira", "la buena", "la mala"))
-    assert "could not be downloaded" in text and "Not attached" in text
-    [upload] = hw.slack.uploads_in(INBOX, parent.ts)
-    assert hw.slack.file_bytes(upload.id) == JPEG
+    _, posts = await thread_of(hw)
+    assert ["mira" in shown(posts[0]), "la buena" in shown(posts[1]),
+            "la mala" in shown(posts[2])] == [True, True, True]
+    assert [files_of(p) for p in posts] == [[], [JPEG], []]
+    assert "could not be downloaded" in shown(posts[2]) and "Not attached" in shown(posts[2])
+    assert not any("Downloading" in shown(p) for p in posts)
 
 
-async def test_a_message_posted_alone_is_refreshed_too(hw, graph):
-    graph.add_media("solo", JPEG, "image/jpeg")
-    graph.fail(graph_error(2, "Service temporarily unavailable", status=503),
-               path_contains="/solo")
-    await webhook(hw, image("solo", "sola", "wamid.s1"))
-    await hw.drain()
-    _, [post] = await thread_of(hw)
-    assert "Downloading" in shown(post)
-    await settle(hw)
-    parent, [post] = await thread_of(hw)
-    assert "Downloading" not in shown(post) and "sola" in shown(post)
-    assert len(hw.slack.uploads_in(INBOX, parent.ts)) == 1
-
-
-async def test_a_file_fetched_while_slack_was_away_keeps_the_whole_post(hw, graph):
-    """The files land before the post (Slack down); the refresh that follows must not
-    shrink the coalesced post to its first message."""
+async def test_files_fetched_while_slack_was_away_are_each_in_their_post(hw, graph):
     graph.add_media("a1", JPEG, "image/jpeg")
     graph.add_media("a2", PNG, "image/png")
     hw.slack.set_down(True)
@@ -116,10 +123,10 @@ async def test_a_file_fetched_while_slack_was_away_keeps_the_whole_post(hw, grap
     for _ in range(10):
         hw.advance(timedelta(minutes=1).total_seconds())
         await hw.drain()
-    parent, [post] = await thread_of(hw)
-    text = shown(post)
-    assert "primera" in text and "segunda" in text and "Downloading" not in text
-    assert len(hw.slack.uploads_in(INBOX, parent.ts)) == 2
+    _, posts = await thread_of(hw)
+    assert [(files_of(p), "primera" in shown(p), "segunda" in shown(p)) for p in posts] == [
+        ([JPEG], True, False), ([PNG], False, True)]
+    assert len(hw.slack.uploads_in(INBOX)) == 2
 
 
 async def test_a_reaction_on_a_coalesced_message_keeps_the_whole_post(hw, graph):

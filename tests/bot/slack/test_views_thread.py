@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.slack.views import ids
+from bot.slack.views.customer import customer_message
 from bot.slack.views.models import AttachmentView, MessageView, SendStatusView
 from bot.slack.views.text import escape_mrkdwn
 from bot.slack.views.thread import (
     ai_analysis_message,
-    customer_message,
     error_message,
     full_message_modal,
     note_message,
