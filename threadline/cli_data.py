@@ -104,6 +104,7 @@ def conversations_show(conversation_id: int = typer.Argument(..., help="Conversa
     async def main() -> None:
         async with open_runtime() as rt:
             d = await rt.inbox.conversation(conversation_id)
+            others = (await rt.inbox.conversation_summary(conversation_id)).participants
             tz = rt.timezone
         c = d.conversation
         contact = f"{d.contact.name} <{d.contact.address}>" if d.contact else str(c.contact_id)
@@ -111,6 +112,9 @@ def conversations_show(conversation_id: int = typer.Argument(..., help="Conversa
             f"[bold]#{c.id}[/] " + escape(c.subject or "(no subject)"),
             escape(f"status: {c.status}   channel: {c.channel}   account: {c.account}"),
             escape(f"contact: {contact}"),
+            *([escape("also writing: " + ", ".join(
+                f"{o.name} <{o.address}>" if o.name else o.address for o in others))]
+              if others else []),
             escape(f"customer: {d.customer.name if d.customer else '-'}   "
                    f"assignee: {d.assignee.name if d.assignee else '-'}"),
             escape(f"tags: {', '.join(c.tags) or '-'}   created: {_when(c.created_at, tz)}"),

@@ -87,6 +87,12 @@ def _first_text(message: Message) -> str | None:
     return None
 
 
+def _named(contact: Contact) -> str:
+    if contact.name and contact.name != contact.address:
+        return f"{contact.name} <{contact.address}>"
+    return contact.address
+
+
 def contact_name(contact: Contact | None) -> str:
     if contact is None:
         return "Unknown contact"
@@ -121,6 +127,7 @@ class Presenter:
             window_closes_at=whatsapp_window_closes_at(conv),
             last_activity_at=conv.last_activity_at,
             urgent=URGENT_TAG in conv.tags,
+            participants=tuple(_named(c) for c in details.participants),
         )
 
     async def _team_name(self, team_id: int | None) -> str | None:

@@ -173,6 +173,11 @@ class InboundUseCases(UseCaseBase):
                 action = "woken" if previous is Status.SNOOZED else "reopened"
                 await self._audit(uow, conv.id, action, Actor.contact(contact.id))
         assert conv.id is not None
+        joined = (not created and contact.id != conv.contact_id
+                  and contact.id not in await uow.messages.contact_authors(conv.id))
+        if joined:  # someone new writes in it: a contact of the conversation from now on
+            await self._audit(uow, conv.id, "participant_added", Actor.contact(contact.id),
+                              address=contact.address)
         message = await uow.messages.add(
             Message(
                 conversation_id=conv.id,
@@ -196,8 +201,9 @@ class InboundUseCases(UseCaseBase):
             )
         if created:
             await self._notify(uow, "conversation_opened", conv.id)
-        elif reopened:
-            await self._notify(uow, "conversation_changed", conv.id, action="reopened")
+        elif reopened or joined:
+            await self._notify(uow, "conversation_changed", conv.id,
+                               action="reopened" if reopened else "participant_added")
         await self._notify(uow, "message_added", conv.id, message_id=message.id)
         # Files the bridge could not fetch inside the webhook's ack: queued with the
         # message, so a crash after the 200 cannot lose them.

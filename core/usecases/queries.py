@@ -34,6 +34,9 @@ class ConversationSummary:
     customer: Customer | None
     assignee: Agent | None
     first_inbound: Message | None
+    # Everyone else who wrote in it (a colleague in Cc who answered, an assistant), in the
+    # order they joined: contacts of the conversation too, copied on replies.
+    participants: tuple[Contact, ...] = ()
 
 
 class QueryUseCases(UseCaseBase):
@@ -72,7 +75,11 @@ class QueryUseCases(UseCaseBase):
             customer = await uow.customers.get(conv.customer_id) if conv.customer_id else None
             assignee = await uow.agents.get(conv.assignee_id) if conv.assignee_id else None
             first = await uow.messages.first_inbound(conversation_id)
-        return ConversationSummary(conv, contact, customer, assignee, first)
+            others = [i for i in await uow.messages.contact_authors(conversation_id)
+                      if i != conv.contact_id]
+            found = await uow.contacts.get_many(others) if others else {}
+        participants = tuple(found[i] for i in others if i in found)
+        return ConversationSummary(conv, contact, customer, assignee, first, participants)
 
     async def thread(self, conversation_id: int) -> list[Message]:
         async with self.ctx.uow_factory() as uow:

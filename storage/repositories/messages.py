@@ -116,6 +116,19 @@ class SqlMessageRepository(Repository):
         row = (await self.conn.execute(stmt)).first()
         return message_from_row(row) if row else None
 
+    async def contact_authors(self, conversation_id: int) -> list[int]:
+        """The contacts who wrote in the conversation, in the order they first did."""
+        first = func.min(_m.id)
+        stmt = (
+            select(_m.author_id, first)
+            .where(_m.conversation_id == conversation_id, _m.direction == "in",
+                   _m.author_type == "contact")
+            .group_by(_m.author_id)
+            .order_by(first)
+        )
+        return [int(row.author_id) for row in await self.conn.execute(stmt)
+                if row.author_id and row.author_id.isdigit()]
+
     async def last_inbound_before(self, conversation_id: int,
                                   message_id: int | None) -> Message | None:
         """The latest customer message stored before `message_id` (any, when None)."""

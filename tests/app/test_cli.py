@@ -291,3 +291,25 @@ def test_conversations_show_orders_by_time_and_lists_attachments(cli_db):
     out = shown.output
     assert out.index("Here is the photo") < out.index("My parcel never arrived")
     assert "attachment: label.jpg (image/jpeg, 47.1 KB, stored)" in out
+
+
+def test_conversations_show_names_everyone_else_who_wrote(cli_db):
+    conv_id = seed_conversation(cli_db)
+
+    async def colleague_answers() -> None:
+        rt = Runtime(Settings(_env_file=None, THREADLINE_DATABASE_URL=cli_db,
+                              EMAIL_ADDRESS="help@example.com"), ThreadlineConfig())
+        try:
+            await rt.inbox.receive(InboundMessage(
+                Channel.EMAIL, "email", "email", "<c1@example.com>", "ann@example.com",
+                "I am Bob's colleague: any news?", T0 + timedelta(hours=1),
+                sender_name="Ann Lee", subject="Re: Lost parcel",
+                in_reply_to="<m1@example.com>"))
+        finally:
+            await rt.close()
+
+    asyncio.run(colleague_answers())
+    shown = invoke("conversations", "show", str(conv_id))
+    assert shown.exit_code == 0, shown.output
+    assert "contact: Bob Smith <bob@example.com>" in shown.output
+    assert "also writing: Ann Lee <ann@example.com>" in shown.output

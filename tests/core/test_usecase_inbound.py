@@ -151,3 +151,26 @@ async def test_automated_mail_changes_no_status_and_is_no_customer_answer(inbox,
                                          in_reply_to="<q1@example.com>"))
     assert (await inbox.conversation(conv_id)).conversation.status is Status.OPEN
     assert real.reopened
+
+
+async def test_someone_new_writing_in_a_thread_becomes_a_contact_of_it(inbox, outbox):
+    first = await inbox.receive(email_msg("¿Y el pedido?", mid="<p1@x>", sender="carla@x.es"))
+    luis = email_msg("Lo necesitamos el lunes.", mid="<p2@x>", sender="luis@x.es",
+                     in_reply_to="<p1@x>")
+    luis.sender_name = "Luis Pardo"
+    await inbox.receive(luis)
+    await inbox.receive(email_msg("Y otra cosa.", mid="<p3@x>", sender="luis@x.es",
+                                  in_reply_to="<p2@x>"))
+    await inbox.receive(email_msg("Gracias.", mid="<p4@x>", sender="carla@x.es",
+                                  in_reply_to="<p3@x>"))
+    conv_id = first.conversation_id
+    summary = await inbox.conversation_summary(conv_id)
+    assert summary.contact.address == "carla@x.es"  # still Carla's conversation
+    assert [(c.address, c.name) for c in summary.participants] == [("luis@x.es", "Luis Pardo")]
+    details = await inbox.conversation(conv_id)
+    joined = [a for a in details.activity if a.action == "participant_added"]
+    assert [(a.actor.id, a.detail["address"]) for a in joined] == [
+        (summary.participants[0].id, "luis@x.es")]  # once, when Luis first wrote
+    changed = [r["payload"].get("action") for r in await outbox.rows()
+               if r["kind"] == "slack:conversation_changed"]
+    assert changed == ["participant_added"]  # the card is redrawn to show him

@@ -80,6 +80,9 @@ def _state_digest(view: CardView) -> str:
     return hashlib.sha1(repr(state).encode()).hexdigest()[:8]
 
 
+MAX_PARTICIPANTS_SHOWN = 5
+
+
 def card_message(view: CardView) -> dict:
     cid = str(view.conversation_id)
     icon = channel_icon(view.channel)
@@ -94,6 +97,12 @@ def card_message(view: CardView) -> dict:
         headline += (
             f"\n:bust_in_silhouette: Customer: *{escape_mrkdwn(truncate(view.customer_name, 150))}*"
         )
+    if view.participants:
+        named = ", ".join(escape_mrkdwn(truncate(p, 120))
+                          for p in view.participants[:MAX_PARTICIPANTS_SHOWN])
+        more = len(view.participants) - MAX_PARTICIPANTS_SHOWN
+        headline += f"\n:busts_in_silhouette: Also writing: {named}" + (
+            f" and {more} more" if more > 0 else "")
     if view.subject:
         about = f"*{escape_mrkdwn(truncate(view.subject, 300))}*"
         if view.preview:

@@ -38,6 +38,7 @@ class CardView:
     window_closes_at: datetime | None = None  # WhatsApp 24 h window; None for email
     last_activity_at: datetime | None = None
     urgent: bool = False
+    participants: tuple[str, ...] = ()  # everyone else who wrote in it ("Name <address>")
 
 
 @dataclass(frozen=True)

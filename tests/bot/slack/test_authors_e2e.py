@@ -31,3 +31,18 @@ async def test_a_colleague_answering_is_shown_under_their_name(h):
     assert set(by_name) == {"Carla Gómez", "Luis Pardo"}, [p.username for p in posts]
     assert "Lo necesitamos el lunes." in str(by_name["Luis Pardo"].blocks)
     assert "Lo necesitamos" not in str(by_name["Carla Gómez"].blocks)
+
+
+async def test_the_card_names_everyone_else_who_writes_in_the_conversation(h):
+    first = await h.runtime.receive(mail(h, "<j1@customer.example>", "carla@customer.example",
+                                         "Carla Gómez", "¿Dónde está el pedido 77?"))
+    await h.drain()
+    card = h.card(first.conversation_id)
+    assert "Also writing" not in str(card.blocks)
+    await h.runtime.receive(mail(h, "<j2@customer.example>", "luis@customer.example",
+                                 "Luis Pardo", "Lo necesitamos el lunes.",
+                                 in_reply_to="<j1@customer.example>"))
+    await h.drain()
+    shown = str(h.slack.message(INBOX, card.ts).blocks)
+    assert "Also writing: Luis Pardo &lt;luis@customer.example&gt;" in shown
+    assert "*Carla Gómez*" in shown  # the conversation is still Carla's

@@ -134,6 +134,7 @@ def test_hostile_and_extreme_inputs():
                 subject=HOSTILE * 50,
                 preview=HOSTILE * 500,
                 customer_name=HOSTILE * 30,
+                participants=tuple(HOSTILE * 10 for _ in range(400)),
                 assignee_name=HOSTILE,
                 team_name=HOSTILE,
                 account_name=HOSTILE * 20,
@@ -175,3 +176,11 @@ def test_actions_block_id_changes_with_state_only():
     assert ids_of(base) == same
     changed = ids_of(replace(base, status="snoozed"))
     assert changed[0] == "card:42" and changed[2] != ids_of(base)[2]
+
+
+def test_everyone_else_who_writes_is_named_up_to_five():
+    named = tuple(f"P{n} <p{n}@x.es>" for n in range(7))
+    text = flat(card_message(card(participants=named)))
+    assert "Also writing: P0 &lt;p0@x.es&gt;, P1" in text and "P4 &lt;p4@x.es&gt; and 2 more" in text
+    assert "P5" not in text
+    assert "Also writing" not in flat(card_message(card()))

@@ -236,6 +236,8 @@ async def test_a_colleague_in_cc_answers_under_their_own_name_and_stays_copied(
     authors = await rt.inbox.contacts([answer.author.id])
     assert authors[answer.author.id].address == "luis@customer.example"
     assert details.contact.address == "carla@customer.example"  # still Carla's conversation
+    others = (await rt.inbox.conversation_summary(conv.id)).participants
+    assert [c.address for c in others] == ["luis@customer.example"]  # a contact of it now
 
     await rt.inbox.reply(conv.id, "De nada.", Actor.system())
     await rt.dispatcher.run_once()
